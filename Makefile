@@ -1,0 +1,44 @@
+# trialdash: the two commands a fresh Debian machine with Python 3.11 needs.
+#   make run    install everything, load the bundled demo trial, start the app
+#   make test   install everything (Chromium included), run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_WAREHOUSE := warehouse/demo.duckdb
+DEMO_EXPORTS   := $(sort $(wildcard demo/exports/*))
+PORT ?= 8501
+
+.PHONY: run test install chromium demo bench clean
+
+run: install demo
+	TRIALDASH_WAREHOUSE=$(DEMO_WAREHOUSE) $(BIN)/streamlit run app.py \
+	  --server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
+	  --browser.gatherUsageStats false
+
+test: install chromium
+	$(BIN)/python -m pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip check
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The demo warehouse is separate from the real one (warehouse/trial.duckdb): demo data never
+# mixes with a site's real exports.
+demo: install
+	$(BIN)/python -m etl load $(DEMO_EXPORTS) --warehouse $(DEMO_WAREHOUSE)
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) warehouse/*.duckdb warehouse/*.runs warehouse/*.archive

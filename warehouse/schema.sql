@@ -1,0 +1,172 @@
+-- trialdash warehouse schema. Layers (STYLE.md, dbt): sdtm (typed, as delivered) -> adam (derived)
+-- -> the page queries in warehouse/queries.py. The ETL alone writes; it builds a new file and
+-- swaps it in, so readers only ever see a complete warehouse.
+--
+-- sdtm.<domain> tables are created by the loader from the contract (etl/contract.py): every
+-- contract column as delivered (VARCHAR, or BIGINT/DOUBLE for numbers), plus SITEID, plus a typed
+-- column beside each --DTC: <name without C> as DATE (null when partial) and, where times are
+-- allowed, <name without C>M as TIMESTAMP. e.g. AESTDTC (text) + AESTDT (DATE);
+-- EXSTDTC + EXSTDT + EXSTDTM.
+
+CREATE SCHEMA IF NOT EXISTS sdtm;
+CREATE SCHEMA IF NOT EXISTS adam;
+CREATE SCHEMA IF NOT EXISTS audit;
+
+-- One row per site currently in the warehouse: its latest accepted export.
+CREATE TABLE IF NOT EXISTS sdtm.exports (
+    SITEID VARCHAR PRIMARY KEY,
+    DATACUT DATE NOT NULL,
+    DATACUT_SOURCE VARCHAR NOT NULL,     -- 'export.json' or 'rows'
+    RUN_ID VARCHAR NOT NULL,             -- the accepted load run that brought it
+    LOADED_AT TIMESTAMP NOT NULL,
+    ARCHIVE_PATH VARCHAR NOT NULL        -- read-only copy of the export as delivered
+);
+
+-- ADSL: one row per screened subject (R-ENROL, R-DAY, R-ENDPOINT).
+CREATE TABLE IF NOT EXISTS adam.adsl (
+    USUBJID VARCHAR PRIMARY KEY, SITEID VARCHAR NOT NULL, SUBJID VARCHAR NOT NULL,
+    AGE INTEGER, SEX VARCHAR, ARMCD VARCHAR,
+    SCRNFL VARCHAR,          -- 'Y' every screened subject
+    SCRFFL VARCHAR,          -- 'Y' screen failure
+    ENRLFL VARCHAR,          -- 'Y'/'N'
+    ENRLDT DATE,
+    SCRFREAS VARCHAR,        -- failed criterion code(s), e.g. 'IN03' or 'IN03; EX08'
+    SCRFRTXT VARCHAR,        -- their texts
+    RFICDT DATE, TRTSDT DATE, PSLSTDT DATE,
+    WEIGHTBL DOUBLE,         -- latest WEIGHT on or before day 1 (kg)
+    FASFL VARCHAR,           -- enrolled with >= 1 infusion
+    EOSSTT VARCHAR,          -- 'ONGOING' / 'COMPLETED' / 'DISCONTINUED' (screen failures: 'SCREEN FAILURE')
+    DCSREAS VARCHAR, EOSDT DATE,
+    DATACUT DATE NOT NULL,   -- the subject's site data cut
+    CUTDY INTEGER,           -- study day of the data cut
+    SUBJSTAT VARCHAR         -- 'SCREEN FAILED','ON TREATMENT','REACHED WEEK 12','COMPLETED WEEK 24','DISCONTINUED','ENROLLED, NOT DOSED'
+);
+
+-- ADLLDAS: one row per subject and assessment visit (R-SLEDAI, R-PGA, R-LLDAS, R-DORIS, R-DAY).
+CREATE TABLE IF NOT EXISTS adam.adlldas (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    AVISIT VARCHAR NOT NULL, AVISITN INTEGER,   -- AVISITN = week (SCREENING: null)
+    VISITNUM INTEGER NOT NULL,
+    ADT DATE NOT NULL, ADY INTEGER,
+    SLEDAI INTEGER,          -- SLEDAI-2K total recomputed from the items
+    SLEDAIPR VARCHAR,        -- descriptors present, e.g. 'ARTHRIT; RASH; LOWCOMP'
+    PGA DOUBLE, PSLDOSE DOUBLE,
+    NEWACT VARCHAR, HEMOLYT VARCHAR, GIACT VARCHAR, ISTOL VARCHAR,
+    CRIT1FL VARCHAR, CRIT2FL VARCHAR, CRIT3FL VARCHAR, CRIT4FL VARCHAR, CRIT5FL VARCHAR,
+    LLDASFL VARCHAR,         -- 'Y' / 'N' / null (not evaluable)
+    DORISFL VARCHAR,         -- exploratory (R-DORIS)
+    OOWFL VARCHAR            -- 'Y' visit date outside its window
+);
+
+-- ADPSL: one row per subject and calendar day from PSL initiation to the data cut (R-PSL).
+CREATE TABLE IF NOT EXISTS adam.adpsl (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    ADT DATE NOT NULL, ADY INTEGER,
+    PSLDOSE DOUBLE NOT NULL,     -- prednisolone-equivalent mg/day
+    CUMDOSE DOUBLE NOT NULL,     -- cumulative from initiation, pulses included
+    CUMDOSNP DOUBLE NOT NULL,    -- cumulative without pulse days
+    PULSEFL VARCHAR,             -- 'Y' IV glucocorticoid >= 250 mg PSL-eq that day
+    DRUGS VARCHAR                -- contributing drugs, e.g. 'PREDNISOLONE 30 mg/day'
+);
+
+-- ADAE (R-AE).
+CREATE TABLE IF NOT EXISTS adam.adae (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, AESEQ INTEGER NOT NULL,
+    AETERM VARCHAR, AEDECOD VARCHAR, AEBODSYS VARCHAR,
+    AESTDTC VARCHAR, AEENDTC VARCHAR,
+    AETOXGR INTEGER, AESER VARCHAR, AEREL VARCHAR, AEACN VARCHAR, AEOUT VARCHAR,
+    ASTDT DATE, ASTDTF VARCHAR,  -- imputed onset; flag 'D' (day imputed) / 'M' (month and day) / null
+    AENDT DATE, ASTDY INTEGER,
+    TRTEMFL VARCHAR, RELFL VARCHAR,
+    AESIFL VARCHAR, AESICAT VARCHAR   -- e.g. 'HERPES ZOSTER', 'SERIOUS INFECTION'
+);
+
+-- ADLB: labs with change from week 0 and range flags.
+CREATE TABLE IF NOT EXISTS adam.adlb (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, LBSEQ INTEGER,
+    PARAMCD VARCHAR NOT NULL, PARAM VARCHAR, LBCAT VARCHAR,
+    AVISIT VARCHAR, AVISITN INTEGER, VISITNUM INTEGER,
+    ADT DATE, ADY INTEGER,
+    AVAL DOUBLE, AVALU VARCHAR, ANRLO DOUBLE, ANRHI DOUBLE,
+    ANRIND VARCHAR,              -- 'LOW' / 'NORMAL' / 'HIGH' / null
+    ABLFL VARCHAR,               -- 'Y' on the week-0 record
+    BASE DOUBLE, CHG DOUBLE,
+    OOWFL VARCHAR
+);
+
+-- ADEX: infusions done, plus planned infusions missing while due (R-PROTOCOL, R-DAY).
+CREATE TABLE IF NOT EXISTS adam.adex (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, EXSEQ INTEGER,   -- EXSEQ null when missed
+    AVISIT VARCHAR, AVISITN INTEGER, VISITNUM INTEGER,
+    ASTDTM TIMESTAMP, AENDTM TIMESTAMP, ADT DATE, ADY INTEGER,
+    EXDOSE DOUBLE, DURMIN DOUBLE,
+    OOWFL VARCHAR,               -- 'Y' outside the visit window
+    MISSFL VARCHAR,              -- 'Y' planned infusion not given though due
+    DOSEDVFL VARCHAR             -- 'Y' EXDOSE <> 300
+);
+
+-- ADEFF: endpoint status per subject (R-ENDPOINT). One row per FAS subject, endpoint and week.
+-- PARAMCD: 'LLDAS', 'CRIT1'..'CRIT5', 'PSLDISC', 'DORIS'.
+CREATE TABLE IF NOT EXISTS adam.adeff (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    PARAMCD VARCHAR NOT NULL, PARAM VARCHAR, AVISITN INTEGER NOT NULL,
+    WKDT DATE,                   -- the week-W date (visit date if done, else nominal)
+    DUEFL VARCHAR NOT NULL,      -- 'Y' due at the data cut
+    RESPFL VARCHAR,              -- 'Y' responder, 'N' non-responder (due), null not yet due
+    REASON VARCHAR               -- e.g. 'visit not done', 'discontinued before week 12', 'LLDAS N'
+);
+
+-- ADCHG: change from week 0 at weeks 12 and 24 (R-ENDPOINT). PARAMCD: SLEDAI, C3, C4, CH50, DDNAIGAB.
+CREATE TABLE IF NOT EXISTS adam.adchg (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    PARAMCD VARCHAR NOT NULL, PARAM VARCHAR, AVISITN INTEGER NOT NULL,
+    DUEFL VARCHAR, BASE DOUBLE, AVAL DOUBLE, CHG DOUBLE
+);
+
+-- ADPSLWK: PSL dose and cumulative dose at weeks 12 and 24 (R-ENDPOINT, R-PSL).
+CREATE TABLE IF NOT EXISTS adam.adpslwk (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, AVISITN INTEGER NOT NULL,
+    WKDT DATE, DUEFL VARCHAR, PSLDOSE DOUBLE, CUMDOSE DOUBLE, CUMDOSNP DOUBLE,
+    DISCFL VARCHAR               -- 'Y' dose 0 on the week-W date
+);
+
+-- ADCMIS: concomitant immunosuppressants, one row per subject and drug (R-ENDPOINT).
+CREATE TABLE IF NOT EXISTS adam.adcmis (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    CMDECOD VARCHAR NOT NULL, CMTRT VARCHAR, CMCAT VARCHAR,
+    ASTDT DATE, ASTDY INTEGER, AENDT DATE
+);
+
+-- Protocol flags for the PI (R-PROTOCOL): never refusals.
+CREATE TABLE IF NOT EXISTS adam.protocol_flags (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    FLAGCD VARCHAR NOT NULL,     -- 'LATE_FIRST_INFUSION','PSL_ABOVE_CEILING','PSL_ABOVE_7_5_WK12','EXDOSE_NOT_300','INFUSION_OUT_OF_WINDOW','INFUSION_MISSED','AGE_OUT_OF_RANGE'
+    ADT DATE, DETAIL VARCHAR NOT NULL
+);
+
+-- SLEDAI-2K consistency warnings for the data-quality page (R-SLEDAI): never refusals.
+CREATE TABLE IF NOT EXISTS adam.dq_warnings (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    VISIT VARCHAR, ADT DATE,
+    ITEM VARCHAR NOT NULL,       -- 'LOWCOMP', 'INCDNA', 'THROMBO', 'LEUKOPEN'
+    DETAIL VARCHAR NOT NULL
+);
+
+-- Run history: every validate and load run, accepted or refused, copied at each accepted load
+-- from the run log (<warehouse>.runs/<run_id>/run.json), which stays the live record.
+CREATE TABLE IF NOT EXISTS audit.runs (
+    RUN_ID VARCHAR PRIMARY KEY, COMMAND VARCHAR, STARTED_AT TIMESTAMP, FINISHED_AT TIMESTAMP,
+    USERNAME VARCHAR, HOSTNAME VARCHAR, OUTCOME VARCHAR,  -- 'valid','refused','loaded','failed'
+    N_PROBLEMS INTEGER, REPORT_PATH VARCHAR
+);
+CREATE TABLE IF NOT EXISTS audit.run_files (
+    RUN_ID VARCHAR, EXPORT VARCHAR, SITEID VARCHAR, FILE VARCHAR, SHA256 VARCHAR, N_ROWS INTEGER,
+    ENCODING VARCHAR
+);
+CREATE TABLE IF NOT EXISTS audit.run_problems (
+    RUN_ID VARCHAR, EXPORT VARCHAR, FILE VARCHAR, ROW_NUM INTEGER, COLUMN_NAME VARCHAR,
+    VALUE VARCHAR, RULE VARCHAR, MESSAGE VARCHAR
+);
+CREATE TABLE IF NOT EXISTS audit.refresh (
+    RUN_ID VARCHAR, REFRESHED_AT TIMESTAMP, SCHEMA_VERSION INTEGER
+);
