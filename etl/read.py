@@ -1,0 +1,272 @@
+"""Read one site export (a folder, or a .zip holding one folder) into string frames.
+
+Site export contract, "Delivery": file names, encodings (UTF-8 with or without BOM, else CP932
+with a note in the run report, else refused), RFC 4180 CSV with one header row, empty field =
+missing value. Nothing here judges the values: that is ``etl.validate`` (GX suites) and
+``etl.rules`` (rules across rows and files). Great Expectations is not imported here.
+
+Row numbers follow the contract: the header is row 1, so row i of ``ExportFile.frame`` is record
+i + 2 (a quoted field holding a line break makes file lines differ from records; the record number
+is what the contract means by "row").
+
+Data cut when ``export.json`` is absent: the latest date in the export's rows across every date
+column of every file (``etl.contract.DATE_COLUMNS``). A datetime counts by its date; a partial
+date (``2024-05``, ``2024``) counts by its EARLIEST possible day, so a partial date never moves
+the cut later than anything the site actually dated. Values that are not valid dates are ignored
+here (the validator refuses them).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+
+import polars as pl
+
+from etl.contract import DATE_COLUMNS, DOMAINS, EXPORT_META_FILE, REQUIRED_DOMAINS
+from etl.model import Export, ExportFile, Problem
+
+ALLOWED_FILES = tuple(f"{d}.csv" for d in DOMAINS) + (EXPORT_META_FILE,)
+_BOM = b"\xef\xbb\xbf"
+_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def read_export(source: Path, workdir: Path) -> tuple[Export, list[Problem]]:
+    """Read ``source`` (folder or .zip) and return the export and every delivery problem found.
+
+    A zip is extracted into a new folder under ``workdir``; a zip with any member that would land
+    outside that folder (absolute path, ``..``, symbolic link) is refused whole. Problems returned
+    here are delivery problems (file names, encodings, CSV syntax, export.json); the values are
+    checked by ``etl.validate``.
+    """
+    source = Path(source)
+    label = source.name
+    problems: list[Problem] = []
+
+    def problem(file: str, rule: str, column: str | None = None, value: str | None = None) -> None:
+        problems.append(Problem(label, file, None, column, value, rule))
+
+    export = Export(source=source, folder=source, files={})
+    if not source.exists():
+        problem(label, "export not found (expected a folder or a .zip file)")
+        return export, problems
+    if source.is_file():
+        if source.suffix.lower() != ".zip":
+            problem(label, "an export is a folder or a .zip file holding one folder")
+            return export, problems
+        folder = _extract_zip(source, Path(workdir), problem)
+        if folder is None:
+            return export, problems
+        export.folder = folder
+    folder = export.folder
+
+    names = sorted(p.name for p in folder.iterdir())
+    for name in names:
+        path = folder / name
+        if name not in ALLOWED_FILES or not path.is_file() or path.is_symlink():
+            hint = " (file names are lower case)" if name.lower() in ALLOWED_FILES else ""
+            problem(name, "file not in the export contract: only "
+                    + ", ".join(ALLOWED_FILES) + " are allowed" + hint)
+    for domain in REQUIRED_DOMAINS:
+        if f"{domain}.csv" not in names:
+            problem(f"{domain}.csv", "required file missing")
+
+    for domain in DOMAINS:
+        name = f"{domain}.csv"
+        path = folder / name
+        if name not in names or not path.is_file() or path.is_symlink():
+            continue
+        raw = path.read_bytes()
+        text, encoding = _decode(raw)
+        if text is None:
+            problem(name, "not UTF-8 and not Shift_JIS (CP932) text: save the file as UTF-8")
+            continue
+        if encoding == "cp932":
+            export.notes.append(f"{name} read as Shift_JIS (CP932)")
+        frame, error = _parse_csv(text)
+        if frame is None:
+            problem(name, error)
+            continue
+        export.files[domain] = ExportFile(name=name, domain=domain,
+                                          sha256=hashlib.sha256(raw).hexdigest(),
+                                          encoding=encoding, frame=frame)
+
+    meta = _read_meta(folder, names, problem)
+    export.siteid = _siteid(export, meta)
+    if meta and meta.get("data_cut") is not None:
+        export.data_cut, export.data_cut_source = meta["data_cut"], "export.json"
+    else:
+        export.data_cut, export.data_cut_source = latest_row_date(export), "rows"
+    return export, problems
+
+
+def _extract_zip(source: Path, workdir: Path, problem) -> Path | None:
+    """Extract a zip safely; None (with a problem) when it is refused."""
+    try:
+        zf = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        problem(source.name, f"not a readable zip file ({exc})")
+        return None
+    with zf:
+        members = zf.infolist()
+        unsafe = []
+        for info in members:
+            name = info.filename.replace("\\", "/")
+            parts = [p for p in name.split("/") if p not in ("", ".")]
+            is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+            if name.startswith("/") or _WINDOWS_DRIVE.match(name) or ".." in parts or is_link:
+                unsafe.append(info.filename)
+        if unsafe:
+            problem(source.name, "zip refused: member " + ", ".join(unsafe)
+                    + " would leave the extraction folder (absolute path, '..' or symbolic link)")
+            return None
+        files = [i for i in members if not i.is_dir()]
+        paths = [[p for p in i.filename.replace("\\", "/").split("/") if p not in ("", ".")]
+                 for i in files]
+        if not files:
+            problem(source.name, "zip refused: it holds no files")
+            return None
+        tops = {p[0] for p in paths}
+        if all(len(p) == 1 for p in paths):
+            strip = 0
+        elif len(tops) == 1 and all(len(p) >= 2 for p in paths):
+            strip = 1
+        else:
+            problem(source.name, "zip refused: it must hold one export folder "
+                    "(or the CSV files at its root)")
+            return None
+        workdir.mkdir(parents=True, exist_ok=True)
+        dest = Path(tempfile.mkdtemp(prefix=f"{source.stem}-", dir=workdir)).resolve()
+        folder = dest / (paths[0][0] if strip else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        for info, parts in zip(files, paths):
+            target = (dest / Path(*parts)).resolve()
+            if dest not in target.parents:  # belt and braces after the checks above
+                problem(source.name, f"zip refused: member {info.filename} would leave the "
+                        "extraction folder")
+                return None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src:
+                target.write_bytes(src.read())
+        return folder
+
+
+def _decode(raw: bytes) -> tuple[str | None, str]:
+    """UTF-8 (with/without BOM), else CP932, else (None, '')."""
+    if raw.startswith(_BOM):
+        try:
+            return raw[len(_BOM):].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            return None, ""
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp932"), "cp932"
+    except UnicodeDecodeError:
+        return None, ""
+
+
+def _parse_csv(text: str) -> tuple[pl.DataFrame | None, str]:
+    """RFC 4180 CSV -> all-String frame, values stripped, empty -> null."""
+    try:
+        header = next(csv.reader(io.StringIO(text)))
+    except StopIteration:
+        return None, "empty file (no header row)"
+    except csv.Error as exc:
+        return None, f"not a valid CSV header ({exc})"
+    header = [h.strip() for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        return None, "duplicate column " + ", ".join(dupes)
+    if any(h == "" for h in header):
+        return None, "a column without a name in the header row"
+    try:
+        frame = pl.read_csv(io.BytesIO(text.encode("utf-8")), infer_schema=False,
+                            has_header=True, new_columns=header)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"not a valid CSV file ({first})"
+    frame = frame.with_columns(
+        [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in frame.columns])
+    return frame, ""
+
+
+def _read_meta(folder: Path, names: list[str], problem) -> dict | None:
+    if EXPORT_META_FILE not in names:
+        return None
+    try:
+        meta = json.loads((folder / EXPORT_META_FILE).read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem(EXPORT_META_FILE, f"not valid UTF-8 JSON ({exc})")
+        return None
+    if not isinstance(meta, dict) or set(meta) - {"siteid", "data_cut"}:
+        problem(EXPORT_META_FILE, 'must be {"siteid": "..", "data_cut": "YYYY-MM-DD"} '
+                "with no other keys")
+        return None
+    out: dict = {"siteid": None, "data_cut": None}
+    siteid = meta.get("siteid")
+    if not isinstance(siteid, str) or not re.fullmatch(r"\d{2}", siteid):
+        problem(EXPORT_META_FILE, "siteid must be two digits", "siteid", str(siteid))
+    else:
+        out["siteid"] = siteid
+    cut = meta.get("data_cut")
+    try:
+        out["data_cut"] = dt.date.fromisoformat(cut) if re.fullmatch(
+            r"\d{4}-\d{2}-\d{2}", str(cut)) else None
+    except ValueError:
+        out["data_cut"] = None
+    if out["data_cut"] is None:
+        problem(EXPORT_META_FILE, "data_cut must be a full ISO 8601 date YYYY-MM-DD",
+                "data_cut", str(cut))
+    return out
+
+
+def _siteid(export: Export, meta: dict | None) -> str | None:
+    """export.json's siteid, else the single SITEID of dm.csv's rows (None if several/none)."""
+    if meta and meta.get("siteid"):
+        return meta["siteid"]
+    dm = export.files.get("dm")
+    if dm is None or "SITEID" not in dm.frame.columns:
+        return None
+    values = dm.frame.get_column("SITEID").drop_nulls().unique()
+    return values[0] if len(values) == 1 else None
+
+
+def earliest_day(column: pl.Expr) -> pl.Expr:
+    """Earliest calendar day an ISO (partial) date string can stand for; null if not a date."""
+    text = column.str.slice(0, 10)
+    padded = (pl.when(text.str.len_chars() == 4).then(text + "-01-01")
+              .when(text.str.len_chars() == 7).then(text + "-01")
+              .otherwise(text))
+    return padded.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def latest_day(column: pl.Expr) -> pl.Expr:
+    """Latest calendar day an ISO (partial) date string can stand for; null if not a date."""
+    text = column.str.slice(0, 10)
+    first = earliest_day(column)
+    return (pl.when(text.str.len_chars() == 4).then(first.dt.offset_by("1y").dt.offset_by("-1d"))
+            .when(text.str.len_chars() == 7).then(first.dt.month_end())
+            .otherwise(first))
+
+
+def latest_row_date(export: Export) -> dt.date | None:
+    """The latest date in the rows (partial dates by their earliest day); None if no dates."""
+    best: dt.date | None = None
+    for domain, ef in export.files.items():
+        cols = [c for c in DATE_COLUMNS[domain] if c in ef.frame.columns]
+        if not cols or ef.frame.height == 0:
+            continue
+        found = ef.frame.select(pl.max_horizontal([earliest_day(pl.col(c)).max() for c in cols]))
+        value = found.item()
+        if value is not None and (best is None or value > best):
+            best = value
+    return best
