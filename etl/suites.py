@@ -3,7 +3,10 @@
 ``python -m etl.suites`` writes them; ``tests/test_validate.py`` asserts the committed JSON equals
 what this module builds, so suites and contract never drift. Every expectation carries
 ``meta.notes`` (the contract rule it enforces, for a reviewer reading the contract beside the
-suite) and ``meta.rule`` (the refusal text the validator prints after ``<column>=<value>:``).
+suite) and ``meta.rule`` (the refusal text the validator prints after ``<column>=<value>:``). A date
+expectation also carries ``meta.dtc_partial_ok``: the validator asks ``etl.dates.parse_dtc`` (the
+one parser) for the reason first and falls back to ``meta.rule`` for a well-formed date that this
+column does not allow (partial, or without the time an infusion needs).
 
 Per-column checks only (not-null, in-set, regex, between; conditional ones via ``row_condition``).
 What spans rows or files is ``etl.rules``. In-set, regex and between skip nulls, so every R column
@@ -121,10 +124,12 @@ def build_suite(domain: str) -> dict:
             out.append(regex(col, ISO_DATE_OR_DATETIME_REGEX,
                              f"{CONTRACT} cm.csv: glucocorticoid rows are full dates",
                              "glucocorticoid rows need full dates (YYYY-MM-DD): partial date not allowed",
-                             condition=gc, extra_meta={"dtc_partial_ok": False}))
+                             condition=gc, extra_meta=meta))
         else:
             out.append(regex(col, ISO_PARTIAL_OK_REGEX if partial_ok else ISO_DATE_OR_DATETIME_REGEX,
-                             notes, "not an ISO 8601 date", extra_meta=meta))
+                             notes, "not an ISO 8601 date" if partial_ok else
+                             "partial date not allowed in this column (full ISO 8601 date required)",
+                             extra_meta=meta))
     if "VISIT" in cols:
         out.append(in_set("VISIT", list(VISITS), "clinical-rules.md R-DAY: the planned visits"))
         out.append(in_set("VISITNUM", [str(n) for n in VISITNUM_OF.values()],

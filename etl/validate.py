@@ -1,0 +1,136 @@
+"""Validate site exports against the contract: GX suites per domain + cross-file rules.
+
+``validate_exports`` reads every export (``etl.read``), runs the Great Expectations suite of every
+present domain (``expectations/<domain>.json``, built by ``etl.suites``) and the rules GX cannot
+express (``etl.rules``), and returns ALL problems of the run, each in the contract's form
+``<file>:<row>: <column>=<value>: <rule>``.
+
+Great Expectations is imported lazily, here only (its import costs ~2-4 s). One ephemeral context
+per run, progress bars off; GX 1.24.1 has no usage-statistics sender (the ``analytics_enabled``
+config exists but nothing in the package posts it; we still set it off and
+``GX_ANALYTICS_ENABLED=false`` in case a later version honours it).
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from etl.contract import COLUMNS, DOMAINS
+from etl.dates import DateError, parse_dtc
+from etl.model import Export, Problem, ValidationResult
+from etl.read import read_export
+from etl.rules import check_columns, check_export, check_sites_unique
+from etl.suites import EXPECTATIONS_DIR, NUM_SUFFIX, NUMERIC_COLUMNS, ROW_COLUMN
+
+_FILE_ORDER = {f"{d}.csv": i for i, d in enumerate(DOMAINS)}
+
+
+def validate_exports(sources: list[Path], workdir: Path,
+                     progress: Callable[[str], None] | None = None) -> ValidationResult:
+    """Read and validate every export of one run; every problem found, sorted by export/file/row."""
+    say = progress or (lambda _msg: None)
+    exports: list[Export] = []
+    labelled: list[tuple[str, Export]] = []
+    problems: list[Problem] = []
+    runner = None
+    for source in sources:
+        source = Path(source)
+        label = source.name
+        say(f"reading {label}")
+        export, read_problems = read_export(source, Path(workdir))
+        exports.append(export)
+        labelled.append((label, export))
+        problems += read_problems
+        for domain, ef in export.files.items():
+            problems += check_columns(label, domain, ef.frame)
+            if runner is None:
+                say("starting Great Expectations")
+                runner = _GxRunner()
+            say(f"validating {label}/{ef.name} ({ef.rows} rows)")
+            problems += runner.run(label, domain, ef.frame)
+        say(f"checking cross-file rules of {label}")
+        problems += check_export(export, label)
+    problems += check_sites_unique(labelled)
+    return ValidationResult(exports=exports, problems=sort_problems(problems))
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    return sorted(set(problems), key=lambda p: (p.export, _FILE_ORDER.get(p.file, -1), p.file,
+                                                p.row or 0, p.column or "", p.rule))
+
+
+def problems_to_text(problems: list[Problem]) -> str:
+    """One problem per line, in the contract's form; exports named when the run had several."""
+    several = len({p.export for p in problems}) > 1
+    return "\n".join((f"[{p.export}] " if several else "") + str(p) for p in problems)
+
+
+def load_suite_json(domain: str) -> dict:
+    return json.loads((EXPECTATIONS_DIR / f"{domain}.json").read_text(encoding="utf-8"))
+
+
+class _GxRunner:
+    """One ephemeral GX context and one pandas batch definition for the whole run."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        self.ctx = gx.get_context(mode="ephemeral")
+        self.ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.ctx.config.analytics_enabled = False
+        asset = self.ctx.data_sources.add_pandas("exports").add_dataframe_asset("frame")
+        self.batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+        self.suites = {d: gx.ExpectationSuite(**load_suite_json(d)) for d in DOMAINS}
+
+    def run(self, label: str, domain: str, frame: pl.DataFrame) -> list[Problem]:
+        file = f"{domain}.csv"
+        present = set(frame.columns)
+        cols = [c for c in COLUMNS[domain] if c in present]
+        gx_frame = frame.select(cols).with_row_index(ROW_COLUMN, offset=2).with_columns(
+            pl.col(ROW_COLUMN).cast(pl.Int64),
+            *[pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS[domain] if c not in present],
+        ).with_columns(
+            [pl.col(c).cast(pl.Float64, strict=False).alias(c + NUM_SUFFIX)
+             for c in NUMERIC_COLUMNS.get(domain, ())])
+        if gx_frame.height == 0:
+            return []
+        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": gx_frame.to_pandas()})
+        res = batch.validate(self.suites[domain], result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": [ROW_COLUMN]})
+        out: list[Problem] = []
+        for r in res.results:
+            if r.success:
+                continue
+            cfg = r.expectation_config
+            meta = cfg.meta or {}
+            column = cfg.kwargs["column"].removesuffix(NUM_SUFFIX)
+            if column not in present:
+                continue  # a missing column is reported once, by check_columns
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                out.append(Problem(label, file, None, column, None,
+                                   f"validation error ({cfg.type}): "
+                                   f"{r.exception_info.get('exception_message')}"))
+                continue
+            rows = [int(i[ROW_COLUMN]) for i in (r.result.get("unexpected_index_list") or [])]
+            values = frame.get_column(column).gather([x - 2 for x in rows]).to_list()
+            for row, value in zip(rows, values):
+                out.append(Problem(label, file, row, column, value, _rule(meta, value)))
+        return out
+
+
+def _rule(meta: dict, value: str | None) -> str:
+    """The refusal text; for a date, the one parser's own reason (etl.dates)."""
+    rule = meta.get("rule", "broken contract rule")
+    if "dtc_partial_ok" in meta and value is not None:
+        try:
+            parse_dtc(value, partial_ok=True)
+        except DateError as exc:
+            return str(exc)  # not a date at all: the parser's reason
+    return rule
