@@ -1,0 +1,118 @@
+"""Shared page parts: the page registry and roles, the header, the site filter, tables with a CSV
+download, and the one formatter for counts with their denominators.
+
+Text that comes from exports (AE verbatim terms, criterion texts, run problems) is only ever
+shown through st.dataframe / st.text, never as Markdown or HTML.
+"""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+import auth
+from etl.contract import STUDY_TITLE, STUDYID, TARGET_ENROLLED
+from warehouse import queries, warehouse_path
+
+# key -> (script, title, icon, roles). The navigation of a role lists exactly its pages (issue 6).
+PAGES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
+    "overview": ("pages/overview.py", "Overview", ":material/home:", ("pi", "monitor")),
+    "enrollment": ("pages/enrollment.py", "Enrollment", ":material/group_add:", ("pi", "monitor", "data")),
+    "efficacy": ("pages/efficacy.py", "Efficacy (LLDAS)", ":material/monitoring:", ("pi",)),
+    "glucocorticoids": ("pages/glucocorticoids.py", "Glucocorticoids (PSL)", ":material/medication:", ("pi",)),
+    "safety": ("pages/safety.py", "Safety", ":material/health_and_safety:", ("pi", "monitor")),
+    "subject": ("pages/subject_profile.py", "Subject profile", ":material/person:", ("pi", "monitor")),
+    "data_quality": ("pages/data_quality.py", "Data quality", ":material/fact_check:", ("pi", "data")),
+}
+HOME = {"pi": "overview", "monitor": "overview", "data": "data_quality"}
+ALL_SITES = "All sites"
+
+
+def pages_for(role: str) -> list[str]:
+    return [k for k, spec in PAGES.items() if role in spec[3]]
+
+
+def frac(n: int | None, d: int | None) -> str:
+    """A count with its denominator: ``frac(3, 9) == "3 / 9 (33%)"``; ``"0 / 0 (–)"`` when empty.
+    Never a bare percentage (issue 5)."""
+    n, d = int(n or 0), int(d or 0)
+    if d == 0:
+        return f"{n} / 0 (–)"
+    return f"{n} / {d} ({round(100 * n / d)}%)"
+
+
+def selected_sites() -> tuple[str, ...] | None:
+    """The sidebar site filter as the query layer takes it (None = every site)."""
+    site = st.session_state.get("site_filter", ALL_SITES)
+    return None if site in (None, ALL_SITES) else (site,)
+
+
+def site_filter() -> None:
+    """The sidebar site selector (drawn by app.py, read by every page through selected_sites)."""
+    options = [ALL_SITES] + (queries.sites() if queries.warehouse_exists() else [])
+    if st.session_state.get("site_filter") not in options:
+        st.session_state["site_filter"] = ALL_SITES
+    st.sidebar.selectbox("Site", options, key="site_filter")
+
+
+def page_setup(key: str, *, need_warehouse: bool = True) -> tuple[str, ...] | None:
+    """Role guard, access-log entry, header. Returns the site filter. Stops the page when the
+    user's role may not see it (even when opened by URL) or when there is no warehouse yet."""
+    role, user = st.session_state.get("role"), st.session_state.get("user")
+    if role not in PAGES[key][3]:
+        auth.log_access("denied", user, key)
+        st.error("This page is not available to your role.")
+        st.stop()
+    if st.session_state.get("_last_page") != key:
+        auth.log_access("view", user, key)
+        st.session_state["_last_page"] = key
+    header(PAGES[key][1], need_warehouse=need_warehouse)
+    return selected_sites()
+
+
+def header(title: str, *, need_warehouse: bool = True) -> None:
+    st.title(title)
+    st.caption(f"{STUDYID} — {STUDY_TITLE}")
+    if not queries.warehouse_exists():
+        st.warning(f"No warehouse yet at {warehouse_path()}. Build it with `make run` (demo data) "
+                   "or `python -m etl load EXPORT [EXPORT ...] --warehouse PATH`.", icon="⚠️")
+        if need_warehouse:
+            st.stop()
+        return
+    cuts = queries.data_cuts()
+    refreshed = queries.last_refreshed()
+    parts = [f"Site {r['SITEID']}: data cut {r['DATACUT']}" for r in cuts.iter_rows(named=True)]
+    if refreshed:
+        parts.append(f"Warehouse last refreshed {refreshed:%Y-%m-%d %H:%M}")
+    st.caption(" · ".join(parts or ["No site loaded"]))
+    sites = selected_sites()
+    if sites:
+        st.caption(f"Showing site {', '.join(sites)} only (sidebar filter).")
+
+
+def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
+          height: int | None = None) -> None:
+    """A table with its CSV download."""
+    kwargs = {"height": height} if height else {}
+    st.dataframe(df, width="stretch", hide_index=True, column_config=column_config, **kwargs)
+    st.download_button(f"Download {name} (CSV)", df.write_csv(), file_name=f"{name}.csv",
+                       mime="text/csv", key=key or f"dl_{name}")
+
+
+def subject_link_config(column: str = "USUBJID") -> dict:
+    """Make a USUBJID column a link to the subject profile (``?subject=...``)."""
+    return {column: st.column_config.LinkColumn(column, display_text=r"subject=(.*)$")}
+
+
+def with_subject_links(df: pl.DataFrame, column: str = "USUBJID") -> pl.DataFrame:
+    return df.with_columns(("./subject?subject=" + pl.col(column)).alias(column))
+
+
+def linked_table(df: pl.DataFrame, name: str, key: str | None = None) -> None:
+    """A table whose USUBJID links to the subject profile; the CSV keeps plain IDs."""
+    st.dataframe(with_subject_links(df), width="stretch", hide_index=True,
+                 column_config=subject_link_config())
+    st.download_button(f"Download {name} (CSV)", df.write_csv(), file_name=f"{name}.csv",
+                       mime="text/csv", key=key or f"dl_{name}")
+
+
+TARGET = TARGET_ENROLLED

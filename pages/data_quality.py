@@ -1,0 +1,46 @@
+"""Data quality (home of the data team): validation and load runs from the run log (the live
+record, refused runs included), the latest refused run's problems, SLEDAI-2K consistency warnings
+(R-SLEDAI), protocol flags (R-PROTOCOL), the access log."""
+import polars as pl
+import streamlit as st
+
+import auth
+from pages.common import page_setup, table
+from warehouse import queries
+
+sites = page_setup("data_quality", need_warehouse=False)
+
+st.subheader("Validation and load runs")
+runs = queries.run_history()
+if runs.height:
+    last = runs.row(0, named=True)
+    st.metric("Latest run", f"{last['outcome']}", help=f"{last['command']} at {last['started_at']}")
+    st.caption(f"Latest run {last['run_id']} by {last['user']} on {last['host']}, "
+               f"started {last['started_at']}: {last['outcome']} ({last['problems']} problems).")
+table(runs, "run_history")
+
+run, problems = queries.latest_refused_run()
+st.subheader("Problems of the latest refused run")
+if run is None:
+    st.write("No refused run in the run log.")
+else:
+    st.caption(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
+               f"HTML report: {run['_report']}")
+    table(problems, "refused_run_problems")
+    try:
+        with open(run["_report"], "rb") as f:
+            st.download_button("Open the HTML validation report (download)", f.read(),
+                               file_name=f"report-{run.get('run_id')}.html", mime="text/html")
+    except OSError:
+        st.caption("The report file is not there.")
+
+if queries.warehouse_exists():
+    st.subheader("SLEDAI-2K consistency warnings (R-SLEDAI)")
+    table(queries.dq_warnings(sites), "consistency_warnings")
+    st.subheader("Protocol flags (R-PROTOCOL)")
+    table(queries.protocol_flags(sites), "protocol_flags")
+
+st.subheader("Access log")
+log = auth.read_access_log(limit=500)
+table(pl.DataFrame(log[::-1], schema={"at": pl.String, "event": pl.String, "user": pl.String,
+                                      "page": pl.String}, strict=False), "access_log")

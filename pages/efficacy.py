@@ -1,0 +1,53 @@
+"""Efficacy (R-ENDPOINT, R-LLDAS): LLDAS at weeks 12 and 24 as responders / due, the subject x
+visit grid of LLDAS and C1-C5, SLEDAI-2K over time, change from week 0, immunosuppressants."""
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from pages.common import frac, linked_table, page_setup, table
+from warehouse import queries
+
+sites = page_setup("efficacy")
+c = st.columns(2)
+for col, week in zip(c, (12, 24)):
+    e = queries.endpoint("LLDAS", week, sites)
+    col.metric(f"LLDAS at week {week}{' (primary)' if week == 12 else ''}: responders / due",
+               frac(e["responders"], e["due"]))
+    col.caption(f"Not yet due: {e['not_yet_due']} (shown, not counted as failures) · FAS {e['fas']}"
+                + (f" · responders / FAS: {frac(e['responders'], e['fas'])}"
+                   if e["fas"] and e["not_yet_due"] == 0 else ""))
+
+summary = queries.endpoint_summary(sites).with_columns(
+    pl.struct("responders", "due").map_elements(lambda r: frac(r["responders"], r["due"]),
+                                                return_dtype=pl.String).alias("responders / due"))
+st.subheader("Secondary endpoints (responders / due)")
+table(summary.select("PARAMCD", "PARAM", "AVISITN", "responders / due", "not_yet_due", "fas"),
+      "endpoints")
+
+visits = queries.lldas_visits(sites)
+st.subheader("LLDAS and criteria C1–C5 by visit")
+grid = visits.unpivot(index=["USUBJID", "AVISIT", "VISITNUM"],
+                      on=["LLDASFL", "CRIT1FL", "CRIT2FL", "CRIT3FL", "CRIT4FL", "CRIT5FL"],
+                      variable_name="criterion", value_name="flag").with_columns(
+    pl.col("criterion").replace({"LLDASFL": "LLDAS", **{f"CRIT{i}FL": f"C{i}" for i in range(1, 6)}}),
+    pl.col("flag").fill_null("missing"))
+if grid.height:
+    st.altair_chart(alt.Chart(grid).mark_rect(stroke="white").encode(
+        x=alt.X("AVISIT:N", sort=alt.EncodingSortField("VISITNUM"), title="Visit"),
+        y=alt.Y("USUBJID:N", title=None), color=alt.Color("flag:N", scale=alt.Scale(
+            domain=["Y", "N", "missing"], range=["#2e7d32", "#c62828", "#bdbdbd"])),
+        tooltip=["USUBJID", "AVISIT", "criterion", "flag"]).facet(
+        column=alt.Column("criterion:N", sort=["LLDAS", "C1", "C2", "C3", "C4", "C5"])))
+linked_table(visits, "lldas_by_visit")
+
+st.subheader("SLEDAI-2K over time")
+if visits.height:
+    st.altair_chart(alt.Chart(visits).mark_line(point=True).encode(
+        x=alt.X("ADY:Q", title="Study day"), y=alt.Y("SLEDAI:Q", title="SLEDAI-2K"),
+        color="USUBJID:N", tooltip=["USUBJID", "AVISIT", "ADT", "SLEDAI", "SLEDAIPR"]), width="stretch")
+
+st.subheader("Change from week 0 (weeks 12 and 24)")
+table(queries.change_from_week0(sites), "change_from_week0")
+st.subheader("Concomitant immunosuppressants")
+table(queries.immunosuppressant_counts(sites), "immunosuppressant_counts")
+linked_table(queries.immunosuppressants(sites), "immunosuppressants")

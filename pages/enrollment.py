@@ -1,0 +1,56 @@
+"""Enrollment (R-ENROL): cumulative enrolled against the target, funnel with failure reasons,
+per site, and the projected date the target is reached at the rate so far."""
+import datetime as dt
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from etl.contract import FIRST_ENROLLMENT_REGISTRY
+from pages.common import TARGET, frac, page_setup, table
+from warehouse import queries
+
+sites = page_setup("enrollment")
+enr = queries.enrollment_counts(sites)
+c1, c2, c3 = st.columns(3)
+c1.metric("Screened", enr["screened"])
+c2.metric("Screen failures", frac(enr["screen_failed"], enr["screened"]))
+c3.metric("Enrolled", f"{enr['enrolled']} / {TARGET}")
+
+cum = queries.enrolled_over_time(sites)
+first = dt.date.fromisoformat(FIRST_ENROLLMENT_REGISTRY)
+cuts = queries.data_cuts()
+cut = cuts["DATACUT"].max() if cuts.height else dt.date.today()
+projection = None
+if cum.height and enr["enrolled"] < TARGET:
+    days = max((cut - first).days, 1)
+    rate = cum.height / days  # enrolled per day since the registry's first enrollment
+    projection = first + dt.timedelta(days=round(TARGET / rate))
+if cum.height:
+    steps = pl.concat([cum.select("ENRLDT", "cumulative"),
+                       pl.DataFrame({"ENRLDT": [cut], "cumulative": [cum["cumulative"].max()]})])
+    line = alt.Chart(steps).mark_line(interpolate="step-after", point=True).encode(
+        x=alt.X("ENRLDT:T", title="Date"), y=alt.Y("cumulative:Q", title="Enrolled (cumulative)",
+                                                  scale=alt.Scale(domain=[0, TARGET + 1])))
+    target = alt.Chart(pl.DataFrame({"y": [TARGET]})).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q")
+    reg = alt.Chart(pl.DataFrame({"x": [first], "label": ["Registry first enrollment 2023-12-26"]})).mark_rule(
+        color="gray").encode(x="x:T", tooltip="label:N")
+    st.altair_chart(line + target + reg, width="stretch")
+st.caption(f"Red dashed line: target {TARGET}. Grey line: first enrollment in the registry "
+           f"({FIRST_ENROLLMENT_REGISTRY}).")
+if projection:
+    st.info(f"Projection (not a fact): at the rate so far ({cum.height} enrolled in "
+            f"{(cut - first).days} days since {FIRST_ENROLLMENT_REGISTRY}), the target of {TARGET} "
+            f"would be reached around {projection:%Y-%m-%d}.")
+elif enr["enrolled"] >= TARGET:
+    st.success(f"Target reached: {enr['enrolled']} / {TARGET} enrolled.")
+
+st.subheader("Funnel: screened → screen-failed → enrolled")
+funnel = pl.DataFrame({"stage": ["Screened", "Screen failed", "Enrolled"],
+                       "subjects": [enr["screened"], enr["screen_failed"], enr["enrolled"]]})
+st.altair_chart(alt.Chart(funnel).mark_bar().encode(
+    x="subjects:Q", y=alt.Y("stage:N", sort=None), tooltip=["stage", "subjects"]), width="stretch")
+st.subheader("Screen failures and the criterion not met")
+table(queries.screen_failures(sites), "screen_failures")
+st.subheader("Per site")
+table(queries.enrollment_by_site(sites), "enrollment_by_site")

@@ -1,0 +1,46 @@
+"""Glucocorticoids (R-PSL, R-PROTOCOL): daily prednisolone-equivalent dose per subject against
+weeks since the first infusion, with the 7.5 mg/day line, weeks 12 and 24, each subject's
+0.6 mg/kg/day ceiling and pulse days; doses at weeks 12 and 24; taper flags."""
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from pages.common import frac, page_setup, table
+from warehouse import queries
+
+sites = page_setup("glucocorticoids")
+psl = queries.psl_daily(sites)
+log = st.toggle("Logarithmic dose scale", value=True)
+if psl.height:
+    plot = psl.with_columns(pl.col("PSLDOSE").clip(lower_bound=0.5).alias("DOSE_PLOT"))
+    y = alt.Y("DOSE_PLOT:Q", title="Prednisolone-equivalent mg/day",
+              scale=alt.Scale(type="log") if log else alt.Scale(type="linear"))
+    base = alt.Chart(plot)
+    curves = base.mark_line(interpolate="step-after").encode(
+        x=alt.X("WEEKS:Q", title="Weeks since first infusion"), y=y, color="USUBJID:N",
+        tooltip=["USUBJID", "ADT", "ADY", "PSLDOSE", "CUMDOSE", "DRUGS"])
+    pulses = base.transform_filter("datum.PULSEFL == 'Y'").mark_point(
+        shape="triangle-up", size=80, filled=True).encode(x="WEEKS:Q", y=y, color="USUBJID:N")
+    ceiling = base.mark_rule(strokeDash=[2, 2]).encode(
+        y="CEILING:Q", color="USUBJID:N", tooltip=["USUBJID", "CEILING"])
+    rules = pl.DataFrame({"dose": [7.5]})
+    weeks = pl.DataFrame({"week": [12, 24]})
+    st.altair_chart(curves + pulses + ceiling
+                    + alt.Chart(rules).mark_rule(color="red").encode(y="dose:Q")
+                    + alt.Chart(weeks).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="week:Q"),
+                    width="stretch")
+    st.caption("Red: 7.5 mg/day. Grey dashed: weeks 12 and 24. Dotted per subject: 0.6 mg/kg/day "
+               "ceiling (baseline weight). Triangles: pulse days (IV ≥ 250 mg PSL-eq).")
+else:
+    st.info("No glucocorticoid data.")
+
+wk = queries.psl_weeks(sites)
+st.subheader("Dose and cumulative dose at weeks 12 and 24")
+table(wk, "psl_weeks")
+d = queries.psl_discontinued(24, sites)
+st.metric("PSL discontinued at week 24 (subjects / due)", frac(d.get("discontinued"), d.get("due")))
+st.caption(f"Not yet due: {d.get('not_yet_due') or 0}")
+st.subheader("Taper flags (R-PROTOCOL)")
+flags = queries.protocol_flags(sites)
+table(flags.filter(pl.col("FLAGCD").is_in(["LATE_FIRST_INFUSION", "PSL_ABOVE_CEILING",
+                                           "PSL_ABOVE_7_5_WK12"])), "taper_flags")

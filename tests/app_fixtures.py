@@ -1,0 +1,144 @@
+"""A small warehouse built by hand from warehouse/schema.sql, whose figures are known by
+construction, plus a run log and a users file — shared by tests/test_app_*.py and test_queries.py.
+
+Subjects (sites 01 and 02):
+  01-001 enrolled 2024-01-10, FAS, reached week 12, LLDAS wk12 Y (due)
+  01-002 enrolled 2024-02-01, FAS, on treatment, wk12 not yet due
+  01-003 screen failure, IN03
+  02-001 enrolled 2024-01-20, FAS, completed week 24, LLDAS wk12 N (due), wk24 Y (due)
+So: screened 4, screen failures 1, enrolled 3 / 10 (site 01: 2, site 02: 1);
+LLDAS wk12 responders / due = 1 / 2 (50%), not yet due 1 (site 01: 1 / 1, site 02: 0 / 1);
+LLDAS wk24 = 1 / 1 (02-001 due and Y; the two site-01 subjects not yet due).
+AEs: 01-001 seq 1 Herpes zoster grade 2 (AESI), seq 2 Nasopharyngitis grade 1;
+     02-001 seq 1 Pneumonia grade 3 serious (AESI serious infection). All TEAE, SOC Infections:
+     incidence by SOC = 2 subjects, 01-001 at worst grade 2, 02-001 at grade 3.
+Verbatim terms are hostile on purpose: '<script>...', a Markdown link, a SQL injection.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+import auth
+from warehouse import PROJECT_ROOT, runs_dir
+
+S = "jRCTs031230358"
+U1, U2, U3, U4 = f"{S}-01-001", f"{S}-01-002", f"{S}-01-003", f"{S}-02-001"
+SCRIPT_TERM = "<script>alert('x')</script>"
+MD_TERM = "[click me](http://example.invalid)"
+SQL_TERM = "'; drop table adam.adae; --"
+TEST_PASSWORDS = {"pi": "pi-password-1", "monitor": "monitor-password-1", "data": "data-password-1"}
+
+
+def build_warehouse(path: Path) -> Path:
+    con = duckdb.connect(str(path))
+    con.execute((PROJECT_ROOT / "warehouse" / "schema.sql").read_text())
+    params = {"u1": U1, "u2": U2, "u3": U3, "u4": U4, "t1": SCRIPT_TERM, "t2": MD_TERM, "t3": SQL_TERM}
+    for stmt in filter(str.strip, INSERTS.split(";\n")):
+        con.execute(stmt, {k: v for k, v in params.items() if f"${k}" in stmt})
+    con.close()
+    return path
+
+
+INSERTS = """
+    INSERT INTO sdtm.exports VALUES
+      ('01', '2024-06-30', 'rows', 'run-2', '2024-07-01 09:00', '/a/01'),
+      ('02', '2024-08-31', 'export.json', 'run-2', '2024-09-01 09:00', '/a/02');
+    INSERT INTO audit.refresh VALUES ('run-2', '2024-09-01 09:05', 1);
+    INSERT INTO adam.adsl (USUBJID, SITEID, SUBJID, AGE, SEX, ARMCD, SCRNFL, SCRFFL, ENRLFL, ENRLDT,
+        SCRFREAS, SCRFRTXT, RFICDT, TRTSDT, PSLSTDT, WEIGHTBL, FASFL, EOSSTT, DATACUT, CUTDY, SUBJSTAT) VALUES
+      ($u1, '01', '001', 34, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-01-10', NULL, NULL, '2024-01-05',
+       '2024-01-12', '2024-01-06', 50.0, 'Y', 'ONGOING', '2024-06-30', 171, 'REACHED WEEK 12'),
+      ($u2, '01', '002', 41, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-02-01', NULL, NULL, '2024-01-28',
+       '2024-04-20', '2024-04-10', 60.0, 'Y', 'ONGOING', '2024-06-30', 72, 'ON TREATMENT'),
+      ($u3, '01', '003', 29, 'M', 'SCRNFAIL', 'Y', 'Y', 'N', NULL, 'IN03',
+       'SLEDAI-2K score of 4 or higher', '2024-02-10', NULL, NULL, NULL, 'N', 'SCREEN FAILURE',
+       '2024-06-30', NULL, 'SCREEN FAILED'),
+      ($u4, '02', '001', 52, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-01-20', NULL, NULL, '2024-01-15',
+       '2024-01-22', '2024-01-16', 55.0, 'Y', 'COMPLETED', '2024-08-31', 223, 'COMPLETED WEEK 24');
+    INSERT INTO adam.adeff VALUES
+      ($u1, '01', 'LLDAS', 'LLDAS', 12, '2024-04-05', 'Y', 'Y', 'LLDAS Y'),
+      ($u2, '01', 'LLDAS', 'LLDAS', 12, '2024-07-13', 'N', NULL, 'not yet due'),
+      ($u4, '02', 'LLDAS', 'LLDAS', 12, '2024-04-15', 'Y', 'N', 'LLDAS N'),
+      ($u1, '01', 'LLDAS', 'LLDAS', 24, '2024-06-28', 'N', NULL, 'not yet due'),
+      ($u2, '01', 'LLDAS', 'LLDAS', 24, '2024-10-05', 'N', NULL, 'not yet due'),
+      ($u4, '02', 'LLDAS', 'LLDAS', 24, '2024-07-08', 'Y', 'Y', 'LLDAS Y');
+    INSERT INTO adam.adlldas (USUBJID, SITEID, AVISIT, AVISITN, VISITNUM, ADT, ADY, SLEDAI, PGA,
+        PSLDOSE, CRIT1FL, CRIT2FL, CRIT3FL, CRIT4FL, CRIT5FL, LLDASFL) VALUES
+      ($u1, '01', 'WEEK 0', 0, 2, '2024-01-12', 1, 10, 2.0, 40, 'N', NULL, 'N', 'N', 'Y', 'N'),
+      ($u1, '01', 'WEEK 12', 12, 5, '2024-04-05', 85, 2, 0.5, 7.5, 'Y', 'Y', 'Y', 'Y', 'Y', 'Y'),
+      ($u4, '02', 'WEEK 0', 0, 2, '2024-01-22', 1, 12, 2.5, 50, 'N', NULL, 'N', 'N', 'Y', 'N'),
+      ($u4, '02', 'WEEK 12', 12, 5, '2024-04-15', 85, 6, 1.0, 10, 'N', 'Y', 'Y', 'N', 'Y', 'N'),
+      ($u4, '02', 'WEEK 24', 24, 8, '2024-07-08', 169, 2, 0.5, 5, 'Y', 'Y', 'Y', 'Y', 'Y', 'Y');
+    INSERT INTO adam.adpsl VALUES
+      ($u1, '01', '2024-01-06', -6, 30, 30, 30, 'N', 'PREDNISOLONE 30 mg/day'),
+      ($u1, '01', '2024-01-07', -5, 625, 655, 30, 'Y', 'METHYLPREDNISOLONE 500 mg/day'),
+      ($u1, '01', '2024-04-05', 85, 7.5, 2000, 1375, 'N', 'PREDNISOLONE 7.5 mg/day'),
+      ($u4, '02', '2024-01-16', -6, 30, 30, 30, 'N', 'PREDNISOLONE 30 mg/day'),
+      ($u4, '02', '2024-07-08', 169, 0, 2500, 2500, 'N', '');
+    INSERT INTO adam.adpslwk VALUES
+      ($u1, '01', 12, '2024-04-05', 'Y', 7.5, 2000, 1375, 'N'),
+      ($u4, '02', 12, '2024-04-15', 'Y', 10, 2200, 2200, 'N'),
+      ($u1, '01', 24, '2024-06-28', 'N', NULL, NULL, NULL, NULL),
+      ($u4, '02', 24, '2024-07-08', 'Y', 0, 2500, 2500, 'Y');
+    INSERT INTO adam.adae (USUBJID, SITEID, AESEQ, AETERM, AEDECOD, AEBODSYS, AESTDTC, AEENDTC,
+        AETOXGR, AESER, AEREL, AEACN, AEOUT, ASTDT, AENDT, ASTDY, TRTEMFL, RELFL, AESIFL, AESICAT) VALUES
+      ($u1, '01', 1, $t1, 'Herpes zoster', 'Infections and infestations', '2024-03-01', '2024-03-20',
+       2, 'N', 'POSSIBLY RELATED', 'DOSE NOT CHANGED', 'RECOVERED/RESOLVED', '2024-03-01', '2024-03-20',
+       50, 'Y', 'Y', 'Y', 'HERPES ZOSTER'),
+      ($u1, '01', 2, $t2, 'Nasopharyngitis', 'Infections and infestations', '2024-02-10', NULL,
+       1, 'N', 'NOT RELATED', 'DOSE NOT CHANGED', 'NOT RECOVERED/NOT RESOLVED', '2024-02-10', NULL,
+       30, 'Y', 'N', 'N', NULL),
+      ($u4, '02', 1, $t3, 'Pneumonia', 'Infections and infestations', '2024-05-02', '2024-05-20',
+       3, 'Y', 'UNLIKELY RELATED', 'DRUG INTERRUPTED', 'RECOVERED/RESOLVED', '2024-05-02', '2024-05-20',
+       102, 'Y', 'N', 'Y', 'SERIOUS INFECTION');
+    INSERT INTO adam.adex (USUBJID, SITEID, EXSEQ, AVISIT, AVISITN, VISITNUM, ADT, ADY, EXDOSE,
+        OOWFL, MISSFL, DOSEDVFL) VALUES
+      ($u1, '01', 1, 'WEEK 0', 0, 2, '2024-01-12', 1, 300, 'N', 'N', 'N'),
+      ($u1, '01', NULL, 'WEEK 4', 4, 3, NULL, NULL, NULL, 'N', 'Y', 'N'),
+      ($u4, '02', 1, 'WEEK 0', 0, 2, '2024-01-22', 1, 300, 'N', 'N', 'N');
+    INSERT INTO adam.adcmis VALUES ($u4, '02', 'TACROLIMUS', 'tacrolimus', 'IMMUNOSUPPRESSANT',
+        '2024-03-01', 40, NULL);
+    INSERT INTO adam.adchg VALUES ($u1, '01', 'SLEDAI', 'SLEDAI-2K', 12, 'Y', 10, 2, -8);
+    INSERT INTO adam.adlb (USUBJID, SITEID, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU) VALUES
+      ($u1, '01', 'C3', 'Complement C3', 'WEEK 0', '2024-01-12', 1, 55, 'mg/dL');
+    INSERT INTO adam.protocol_flags VALUES
+      ($u1, '01', 'INFUSION_MISSED', '2024-02-09', 'WEEK 4 infusion missing though due');
+    INSERT INTO adam.dq_warnings VALUES
+      ($u4, '02', 'WEEK 12', '2024-04-15', 'LOWCOMP', 'LOWCOMP absent while C3 below LBSTNRLO')
+"""
+
+
+def write_run_log(warehouse: Path) -> None:
+    """Two runs: run-2 loaded both sites; run-3 (later) refused with two problems."""
+    runs = runs_dir(warehouse)
+    for run in (
+        {"run_id": "run-2", "command": "load", "started_at": "2024-09-01T09:00:00",
+         "finished_at": "2024-09-01T09:05:00", "user": "datateam", "host": "etl-host",
+         "outcome": "loaded", "exports": [{"source": "site01", "siteid": "01", "data_cut": "2024-06-30",
+                                           "files": [{"name": "dm.csv"}, {"name": "ae.csv"}]}],
+         "problems": []},
+        {"run_id": "run-3", "command": "validate", "started_at": "2024-09-10T10:00:00",
+         "finished_at": "2024-09-10T10:01:00", "user": "datateam", "host": "etl-host",
+         "outcome": "refused", "exports": [{"source": "site02", "files": [{"name": "ae.csv"}]}],
+         "problems": [
+             {"export": "site02", "file": "ae.csv", "row": 14, "column": "AESTDTC",
+              "value": "03/02/2024", "rule": "not an ISO 8601 date",
+              "message": "ae.csv:14: AESTDTC=03/02/2024: not an ISO 8601 date"},
+             {"export": "site02", "file": "dm.csv", "row": None, "column": "PATIENT_NAME",
+              "value": None, "rule": "column PATIENT_NAME is not in the export contract",
+              "message": "dm.csv: column PATIENT_NAME is not in the export contract (possible personal data)"}]},
+    ):
+        d = runs / run["run_id"]
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "run.json").write_text(json.dumps(run))
+        (d / "report.html").write_text("<html><body>report</body></html>")
+
+
+def write_users(path: Path) -> Path:
+    users = {n: {"role": n, "password": auth.hash_password(p, iterations=200_000)}
+             for n, p in TEST_PASSWORDS.items()}
+    auth.save_users(users, path)
+    return path
