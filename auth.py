@@ -104,7 +104,7 @@ def save_users(users: dict[str, dict], path: Path, header: str = "") -> None:
     os.replace(tmp, path)
 
 
-def add_user(name: str, role: str, password: str, path: Path) -> None:
+def add_user(name: str, role: str, password: str, path: Path, *, iterations: int = ITERATIONS) -> None:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     if not name or any(c in name for c in " \t\n\"'[]."):
@@ -112,7 +112,7 @@ def add_user(name: str, role: str, password: str, path: Path) -> None:
     if len(password) < 10:
         raise ValueError("password: at least 10 characters")
     users = load_users(path)
-    users[name] = {"role": role, "password": hash_password(password)}
+    users[name] = {"role": role, "password": hash_password(password, iterations=iterations)}
     save_users(users, path, header="# trialdash accounts (python -m auth add-user). Hashes only.\n")
 
 

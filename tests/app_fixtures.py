@@ -43,10 +43,10 @@ def build_warehouse(path: Path) -> Path:
 
 
 INSERTS = """
-    INSERT INTO sdtm.exports VALUES
+    INSERT INTO sdtm.exports (SITEID, DATACUT, DATACUT_SOURCE, RUN_ID, LOADED_AT, ARCHIVE_PATH) VALUES
       ('01', '2024-06-30', 'rows', 'run-2', '2024-07-01 09:00', '/a/01'),
       ('02', '2024-08-31', 'export.json', 'run-2', '2024-09-01 09:00', '/a/02');
-    INSERT INTO audit.refresh VALUES ('run-2', '2024-09-01 09:05', 1);
+    INSERT INTO audit.refresh (RUN_ID, REFRESHED_AT, SCHEMA_VERSION) VALUES ('run-2', '2024-09-01 09:05', 1);
     INSERT INTO adam.adsl (USUBJID, SITEID, SUBJID, AGE, SEX, ARMCD, SCRNFL, SCRFFL, ENRLFL, ENRLDT,
         SCRFREAS, SCRFRTXT, RFICDT, TRTSDT, PSLSTDT, WEIGHTBL, FASFL, EOSSTT, DATACUT, CUTDY, SUBJSTAT) VALUES
       ($u1, '01', '001', 34, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-01-10', NULL, NULL, '2024-01-05',
@@ -58,7 +58,7 @@ INSERTS = """
        '2024-06-30', NULL, 'SCREEN FAILED'),
       ($u4, '02', '001', 52, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-01-20', NULL, NULL, '2024-01-15',
        '2024-01-22', '2024-01-16', 55.0, 'Y', 'COMPLETED', '2024-08-31', 223, 'COMPLETED WEEK 24');
-    INSERT INTO adam.adeff VALUES
+    INSERT INTO adam.adeff (USUBJID, SITEID, PARAMCD, PARAM, AVISITN, WKDT, DUEFL, RESPFL, REASON) VALUES
       ($u1, '01', 'LLDAS', 'LLDAS', 12, '2024-04-05', 'Y', 'Y', 'LLDAS Y'),
       ($u2, '01', 'LLDAS', 'LLDAS', 12, '2024-07-13', 'N', NULL, 'not yet due'),
       ($u4, '02', 'LLDAS', 'LLDAS', 12, '2024-04-15', 'Y', 'N', 'LLDAS N'),
@@ -72,13 +72,13 @@ INSERTS = """
       ($u4, '02', 'WEEK 0', 0, 2, '2024-01-22', 1, 12, 2.5, 50, 'N', NULL, 'N', 'N', 'Y', 'N'),
       ($u4, '02', 'WEEK 12', 12, 5, '2024-04-15', 85, 6, 1.0, 10, 'N', 'Y', 'Y', 'N', 'Y', 'N'),
       ($u4, '02', 'WEEK 24', 24, 8, '2024-07-08', 169, 2, 0.5, 5, 'Y', 'Y', 'Y', 'Y', 'Y', 'Y');
-    INSERT INTO adam.adpsl VALUES
+    INSERT INTO adam.adpsl (USUBJID, SITEID, ADT, ADY, PSLDOSE, CUMDOSE, CUMDOSNP, PULSEFL, DRUGS) VALUES
       ($u1, '01', '2024-01-06', -6, 30, 30, 30, 'N', 'PREDNISOLONE 30 mg/day'),
       ($u1, '01', '2024-01-07', -5, 625, 655, 30, 'Y', 'METHYLPREDNISOLONE 500 mg/day'),
       ($u1, '01', '2024-04-05', 85, 7.5, 2000, 1375, 'N', 'PREDNISOLONE 7.5 mg/day'),
       ($u4, '02', '2024-01-16', -6, 30, 30, 30, 'N', 'PREDNISOLONE 30 mg/day'),
       ($u4, '02', '2024-07-08', 169, 0, 2500, 2500, 'N', '');
-    INSERT INTO adam.adpslwk VALUES
+    INSERT INTO adam.adpslwk (USUBJID, SITEID, AVISITN, WKDT, DUEFL, PSLDOSE, CUMDOSE, CUMDOSNP, DISCFL) VALUES
       ($u1, '01', 12, '2024-04-05', 'Y', 7.5, 2000, 1375, 'N'),
       ($u4, '02', 12, '2024-04-15', 'Y', 10, 2200, 2200, 'N'),
       ($u1, '01', 24, '2024-06-28', 'N', NULL, NULL, NULL, NULL),
@@ -99,14 +99,14 @@ INSERTS = """
       ($u1, '01', 1, 'WEEK 0', 0, 2, '2024-01-12', 1, 300, 'N', 'N', 'N'),
       ($u1, '01', NULL, 'WEEK 4', 4, 3, NULL, NULL, NULL, 'N', 'Y', 'N'),
       ($u4, '02', 1, 'WEEK 0', 0, 2, '2024-01-22', 1, 300, 'N', 'N', 'N');
-    INSERT INTO adam.adcmis VALUES ($u4, '02', 'TACROLIMUS', 'tacrolimus', 'IMMUNOSUPPRESSANT',
+    INSERT INTO adam.adcmis (USUBJID, SITEID, CMDECOD, CMTRT, CMCAT, ASTDT, ASTDY, AENDT) VALUES ($u4, '02', 'TACROLIMUS', 'tacrolimus', 'IMMUNOSUPPRESSANT',
         '2024-03-01', 40, NULL);
-    INSERT INTO adam.adchg VALUES ($u1, '01', 'SLEDAI', 'SLEDAI-2K', 12, 'Y', 10, 2, -8);
+    INSERT INTO adam.adchg (USUBJID, SITEID, PARAMCD, PARAM, AVISITN, DUEFL, BASE, AVAL, CHG) VALUES ($u1, '01', 'SLEDAI', 'SLEDAI-2K', 12, 'Y', 10, 2, -8);
     INSERT INTO adam.adlb (USUBJID, SITEID, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU) VALUES
       ($u1, '01', 'C3', 'Complement C3', 'WEEK 0', '2024-01-12', 1, 55, 'mg/dL');
-    INSERT INTO adam.protocol_flags VALUES
+    INSERT INTO adam.protocol_flags (USUBJID, SITEID, FLAGCD, ADT, DETAIL) VALUES
       ($u1, '01', 'INFUSION_MISSED', '2024-02-09', 'WEEK 4 infusion missing though due');
-    INSERT INTO adam.dq_warnings VALUES
+    INSERT INTO adam.dq_warnings (USUBJID, SITEID, VISIT, ADT, ITEM, DETAIL) VALUES
       ($u4, '02', 'WEEK 12', '2024-04-15', 'LOWCOMP', 'LOWCOMP absent while C3 below LBSTNRLO')
 """
 
@@ -142,3 +142,41 @@ def write_users(path: Path) -> Path:
              for n, p in TEST_PASSWORDS.items()}
     auth.save_users(users, path)
     return path
+
+
+APP = PROJECT_ROOT / "app.py"
+PAGE_FILES = {"overview": "pages/overview.py", "enrollment": "pages/enrollment.py",
+              "efficacy": "pages/efficacy.py", "glucocorticoids": "pages/glucocorticoids.py",
+              "safety": "pages/safety.py", "subject": "pages/subject_profile.py",
+              "data_quality": "pages/data_quality.py"}
+
+
+def new_app():
+    from streamlit.testing.v1 import AppTest
+    return AppTest.from_file(str(APP), default_timeout=60)
+
+
+def sign_in(at, user: str, password: str | None = None):
+    """Fill the sign-in form and press the button (the real path, password hashing included)."""
+    if not at.session_state.filtered_state and not len(at.text_input):
+        at.run()
+    at.text_input(key="signin_user").input(user)
+    at.text_input(key="signin_password").input(TEST_PASSWORDS[user] if password is None else password)
+    at.button[0].click().run()
+    return at
+
+
+def texts(at) -> str:
+    """Every piece of visible text of the run (markdown, captions, metrics, titles...), joined."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning",
+                 "error", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label}: {m.value}" for m in at.metric]
+    return "\n".join(parts)
+
+
+def metric(at, label_start: str) -> str:
+    found = [m.value for m in at.metric if m.label.startswith(label_start)]
+    assert found, f"no metric starting {label_start!r}; have {[m.label for m in at.metric]}"
+    return found[0]

@@ -12,7 +12,6 @@ flagged rows (responders = RESPFL 'Y', due = DUEFL 'Y') under the site filter is
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import duckdb
@@ -256,20 +255,15 @@ def labs(usubjid: str) -> pl.DataFrame:
 # ---- run log (live record, beside the warehouse; read even when no warehouse exists) ----------
 
 def _run_log_version(folder: Path) -> tuple:
-    return tuple(sorted((p.parent.name, p.stat().st_mtime_ns) for p in folder.glob("*/run.json")))
+    return tuple(sorted((p.parent.name, p.stat().st_mtime_ns) for p in folder.glob("*/run.json")
+                        if not p.parent.name.startswith(".")))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _read_run_log(folder: str, ver: tuple) -> list[dict]:
-    runs = []
-    for name, _ in ver:
-        path = Path(folder) / name / "run.json"
-        try:
-            run = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        run["_report"] = str(path.parent / "report.html")
-        runs.append(run)
+    from etl.runlog import REPORT_FILE, list_runs  # the run log's own reader (no GX)
+    runs = [r | {"_report": str(Path(folder) / r["run_id"] / REPORT_FILE)}
+            for r in list_runs(Path(folder))]
     return sorted(runs, key=lambda r: str(r.get("started_at") or ""), reverse=True)
 
 
