@@ -111,28 +111,14 @@ def _build_adam_function():
 def _validate(sources: list[Path], workdir: Path, progress: Progress) -> ValidationResult:
     from etl.validate import validate_exports  # GX costs ~2 s to import: only when validating
 
-    result = validate_exports(sources, workdir, progress=progress)
-    # One run, one export per site: two exports of one site would make "the site's latest
-    # accepted export" ambiguous.
-    seen: dict[str, Export] = {}
-    for e in result.exports:
-        if e.siteid is None:
-            continue
-        if e.siteid in seen:
-            result.problems.append(Problem(
-                export=str(e.source), file=Path(e.source).name, row=None, column=None, value=None,
-                rule=f"site {e.siteid} is also in {seen[e.siteid].source}: load one export per "
-                     f"site in a run"))
-        else:
-            seen[e.siteid] = e
-    return result
+    return validate_exports(sources, workdir, progress=progress)
 
 
 def _finish(runs: Path, record: dict, outcome: str, problems: list[Problem],
             error: str | None = None, *, pending: bool = False) -> Path:
     record["outcome"] = outcome
     record["finished_at"] = runlog.iso(runlog.utcnow())
-    record["problems"] = [runlog.problem_record(p) for p in sorted(problems)]
+    record["problems"] = [runlog.problem_record(p) for p in problems]
     if error is not None:
         record["error"] = error
     folder = runlog.write_run(runs, record, run_report.render(record), pending=pending)
@@ -141,7 +127,7 @@ def _finish(runs: Path, record: dict, outcome: str, problems: list[Problem],
 
 def _result(record: dict, runs: Path, problems: list[Problem]) -> RunResult:
     return RunResult(run_id=record["run_id"], command=record["command"],
-                     outcome=record["outcome"], problems=sorted(problems),
+                     outcome=record["outcome"], problems=list(problems),
                      report=runs / record["run_id"] / runlog.REPORT_FILE, record=record,
                      error=record.get("error"))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
+from pathlib import Path
 
 OUTCOME_TEXT = {
     "valid": ("Valid", "Every export meets the site-export contract. Nothing was written to the "
@@ -75,7 +76,7 @@ def render(record: dict) -> str:
     if not exports:
         parts.append('<p class="muted">No export could be read.</p>')
     for e in exports:
-        n = len(by_export.get(e["source"], []))
+        n = len(by_export.get(e["source"], [])) + len(by_export.get(Path(e["source"]).name, []))
         parts.append(f"<h3>{_e(e['source'])}</h3>")
         parts.append(_table(
             ["site", "data cut", "data cut from", "problems"],
