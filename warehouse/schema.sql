@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS adam.adlldas (
     CRIT1FL VARCHAR, CRIT2FL VARCHAR, CRIT3FL VARCHAR, CRIT4FL VARCHAR, CRIT5FL VARCHAR,
     LLDASFL VARCHAR,         -- 'Y' / 'N' / null (not evaluable)
     DORISFL VARCHAR,         -- exploratory (R-DORIS)
-    OOWFL VARCHAR            -- 'Y' visit date outside its window
+    OOWFL VARCHAR,           -- 'Y' visit date outside its window
+    CLINSLED INTEGER         -- clinical SLEDAI-2K (without LOWCOMP, INCDNA), R-DORIS
 );
 
 -- ADPSL: one row per subject and calendar day from PSL initiation to the data cut (R-PSL).
@@ -134,7 +135,8 @@ CREATE TABLE IF NOT EXISTS adam.adpslwk (
 CREATE TABLE IF NOT EXISTS adam.adcmis (
     USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
     CMDECOD VARCHAR NOT NULL, CMTRT VARCHAR, CMCAT VARCHAR,
-    ASTDT DATE, ASTDY INTEGER, AENDT DATE
+    ASTDT DATE, ASTDY INTEGER, AENDT DATE,
+    CMSTDTC VARCHAR              -- earliest start as delivered (ASTDT is null when it is partial)
 );
 
 -- Protocol flags for the PI (R-PROTOCOL): never refusals.

@@ -1,0 +1,131 @@
+"""ADAE: onset imputation, treatment emergence, relatedness and AESI (R-AE).
+
+End dates are not imputed (the rule does not say how): AENDT is the full end date, null when
+AEENDTC is partial or empty. Incidence tables (subjects once per SOC/PT at worst grade) are the
+queries' job; ADAE carries TRTEMFL and an integer AETOXGR so the worst grade is a MAX.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from etl.derive.study_day import study_day_expr
+
+RELATED_TERMS = ("POSSIBLY RELATED", "RELATED")
+SOC_NEOPLASMS = "Neoplasms benign, malignant and unspecified (incl cysts and polyps)"
+SOC_INFECTIONS = "Infections and infestations"
+
+
+def impute_onset(aestdtc: str, trtsdt: dt.date | None) -> tuple[dt.date, str | None]:
+    """R-AE onset imputation for a (possibly partial) AESTDTC -> (ASTDT, ASTDTF).
+
+    Missing day: the 1st of the month, or the first-infusion date when it falls in that month
+    (flag 'D'). Missing month: 1 January, or the first-infusion date when it falls in that year
+    (flag 'M'). Full dates are kept (flag None).
+    """
+    s = aestdtc.strip()
+    if len(s) >= 10:
+        return dt.date.fromisoformat(s[:10]), None
+    if len(s) == 7:
+        y, m = int(s[:4]), int(s[5:7])
+        if trtsdt is not None and (trtsdt.year, trtsdt.month) == (y, m):
+            return trtsdt, "D"
+        return dt.date(y, m, 1), "D"
+    y = int(s[:4])
+    if trtsdt is not None and trtsdt.year == y:
+        return trtsdt, "M"
+    return dt.date(y, 1, 1), "M"
+
+
+def astdt_expr(aestdtc: str = "AESTDTC", trtsdt: str = "TRTSDT") -> pl.Expr:
+    """R-AE: :func:`impute_onset`'s date as a Polars expression."""
+    s = pl.col(aestdtc).str.strip_chars()
+    n = s.str.len_chars()
+    t = pl.col(trtsdt)
+    month_first = pl.concat_str([s.str.slice(0, 7), pl.lit("-01")]).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    year_first = pl.concat_str([s.str.slice(0, 4), pl.lit("-01-01")]).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    same_month = (t.dt.year() == month_first.dt.year()) & (t.dt.month() == month_first.dt.month())
+    same_year = t.dt.year() == year_first.dt.year()
+    return (pl.when(n >= 10).then(s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+            .when((n == 7) & same_month.fill_null(False)).then(t)
+            .when(n == 7).then(month_first)
+            .when((n == 4) & same_year.fill_null(False)).then(t)
+            .when(n == 4).then(year_first)
+            .otherwise(None))
+
+
+def astdtf_expr(aestdtc: str = "AESTDTC") -> pl.Expr:
+    """R-AE: imputation flag: 'D' day imputed, 'M' month and day imputed, null for a full date."""
+    n = pl.col(aestdtc).str.strip_chars().str.len_chars()
+    return pl.when(n == 7).then(pl.lit("D")).when(n == 4).then(pl.lit("M")).otherwise(None)
+
+
+def trtemfl_expr(astdt: str = "ASTDT", trtsdt: str = "TRTSDT") -> pl.Expr:
+    """R-AE: TRTEMFL = 'Y' when the imputed onset is on or after the first infusion, else 'N'
+    (never dosed -> 'N')."""
+    return (pl.when(pl.col(trtsdt).is_not_null() & (pl.col(astdt) >= pl.col(trtsdt)))
+            .then(pl.lit("Y")).otherwise(pl.lit("N")))
+
+
+def relfl_expr(aerel: str = "AEREL") -> pl.Expr:
+    """R-AE: related = AEREL in {POSSIBLY RELATED, RELATED}."""
+    return pl.when(pl.col(aerel).is_in(RELATED_TERMS)).then(pl.lit("Y")).otherwise(pl.lit("N"))
+
+
+def aesi_categories(aedecod: str, aebodsys: str, aeser: str) -> list[str]:
+    """R-AE: the AESI categories of one event (anifrolumab: label warnings + pooled MUSE/TULIP).
+
+    HERPES ZOSTER (PT contains 'herpes zoster'), INFUSION-RELATED REACTION, HYPERSENSITIVITY
+    ('Hypersensitivity', 'Anaphylactic reaction'), TUBERCULOSIS (PT contains 'tuberculosis'),
+    MALIGNANCY (SOC Neoplasms ...), SERIOUS INFECTION (SOC Infections and infestations, AESER=Y).
+    Matching is case-insensitive.
+    """
+    pt, soc = (aedecod or "").lower(), (aebodsys or "").lower()
+    cats = []
+    if "herpes zoster" in pt:
+        cats.append("HERPES ZOSTER")
+    if pt == "infusion related reaction":
+        cats.append("INFUSION-RELATED REACTION")
+    if pt in ("hypersensitivity", "anaphylactic reaction"):
+        cats.append("HYPERSENSITIVITY")
+    if "tuberculosis" in pt:
+        cats.append("TUBERCULOSIS")
+    if soc == SOC_NEOPLASMS.lower():
+        cats.append("MALIGNANCY")
+    if soc == SOC_INFECTIONS.lower() and aeser == "Y":
+        cats.append("SERIOUS INFECTION")
+    return cats
+
+
+def aesicat_expr() -> pl.Expr:
+    """R-AE: AESICAT, the '; '-joined categories of :func:`aesi_categories` (null when none)."""
+    pt = pl.col("AEDECOD").str.to_lowercase()
+    soc = pl.col("AEBODSYS").str.to_lowercase()
+    parts = [
+        pl.when(pt.str.contains("herpes zoster", literal=True)).then(pl.lit("HERPES ZOSTER")),
+        pl.when(pt == "infusion related reaction").then(pl.lit("INFUSION-RELATED REACTION")),
+        pl.when(pt.is_in(["hypersensitivity", "anaphylactic reaction"])).then(pl.lit("HYPERSENSITIVITY")),
+        pl.when(pt.str.contains("tuberculosis", literal=True)).then(pl.lit("TUBERCULOSIS")),
+        pl.when(soc == SOC_NEOPLASMS.lower()).then(pl.lit("MALIGNANCY")),
+        pl.when((soc == SOC_INFECTIONS.lower()) & (pl.col("AESER") == "Y")).then(pl.lit("SERIOUS INFECTION")),
+    ]
+    joined = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+ADAE_COLUMNS = ["USUBJID", "SITEID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC",
+                "AETOXGR", "AESER", "AEREL", "AEACN", "AEOUT", "ASTDT", "ASTDTF", "AENDT", "ASTDY",
+                "TRTEMFL", "RELFL", "AESIFL", "AESICAT"]
+
+
+def build_adae(ae: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
+    """ADAE (R-AE). ``subjects``: USUBJID, TRTSDT."""
+    a = (ae.join(subjects.select("USUBJID", "TRTSDT"), on="USUBJID", how="left")
+         .with_columns(ASTDT=astdt_expr(), ASTDTF=astdtf_expr(), AENDT=pl.col("AEENDT"),
+                       AETOXGR=pl.col("AETOXGR").cast(pl.Int32, strict=False),
+                       RELFL=relfl_expr(), AESICAT=aesicat_expr())
+         .with_columns(ASTDY=study_day_expr("ASTDT", "TRTSDT"), TRTEMFL=trtemfl_expr(),
+                       AESIFL=pl.when(pl.col("AESICAT").is_not_null()).then(pl.lit("Y"))
+                       .otherwise(pl.lit("N"))))
+    return a.select(ADAE_COLUMNS).sort("USUBJID", "AESEQ")

@@ -1,0 +1,93 @@
+"""Build every ``adam.*`` table from the typed ``sdtm`` tables (one call per load).
+
+``build_adam(con)`` reads sdtm.dm ... sdtm.ae and sdtm.exports from the connection, derives each
+ADaM table with the functions of this package (Polars, no I/O of their own) and replaces the
+contents of every table of the ``adam`` schema declared in warehouse/schema.sql. Rows are sorted
+by their keys, so the same sdtm input always gives identical tables.
+"""
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from etl.contract import DOMAINS
+from etl.derive.ae import build_adae
+from etl.derive.consistency import build_dq_warnings
+from etl.derive.endpoints import (build_adchg, build_adcmis, build_adeff, build_adpslwk,
+                                  visit_dates)
+from etl.derive.enrol import build_adsl, subject_base
+from etl.derive.exposure import build_adex
+from etl.derive.labs import build_adlb
+from etl.derive.lldas import build_adlldas
+from etl.derive.protocol import build_protocol_flags
+from etl.derive.psl import psl_daily, psl_initiation
+
+
+def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """All ADaM frames from the sdtm frames (keys: the contract domains plus 'exports')."""
+    dm, ds, ie, ex, cm, vs, lb, qs, ae = (sdtm[d] for d in DOMAINS)
+    base = subject_base(dm, ex, sdtm["exports"])
+    daily = psl_daily(cm, base)
+    vdates = visit_dates((qs, "QSDT"), (ex, "EXSTDT"), (lb, "LBDT"), (vs, "VSDT"))
+    adsl = build_adsl(dm, ds, ie, ex, vs, base, psl_initiation(daily), vdates)
+    adlldas = build_adlldas(qs, daily, cm, base)
+    adlb = build_adlb(lb, base)
+    adex = build_adex(ex, adsl)
+    adpslwk = build_adpslwk(adsl, vdates, daily, cm)
+    return {
+        "adsl": adsl,
+        "adlldas": adlldas,
+        "adpsl": daily,
+        "adae": build_adae(ae, base),
+        "adlb": adlb,
+        "adex": adex,
+        "adeff": build_adeff(adsl, vdates, adlldas, adpslwk),
+        "adchg": build_adchg(adsl, vdates, adlldas, adlb),
+        "adpslwk": adpslwk,
+        "adcmis": build_adcmis(cm, adsl),
+        "protocol_flags": build_protocol_flags(adsl, daily, adpslwk, adex),
+        "dq_warnings": build_dq_warnings(qs, lb),
+    }
+
+
+def read_sdtm(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+    """The sdtm tables as Polars frames (every domain table exists, possibly empty)."""
+    def frame(query: str) -> pl.DataFrame:
+        return pl.from_arrow(con.sql(query).to_arrow_table())
+    out = {d: frame(f"SELECT * FROM sdtm.{d}") for d in DOMAINS}
+    out["exports"] = frame("SELECT SITEID, DATACUT FROM sdtm.exports")
+    return out
+
+
+def adam_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Tables of the adam schema with their columns in declared order."""
+    rows = con.execute("""SELECT table_name, column_name FROM information_schema.columns
+                          WHERE table_schema = 'adam' ORDER BY table_name, ordinal_position""").fetchall()
+    tables: dict[str, list[str]] = {}
+    for t, c in rows:
+        tables.setdefault(t, []).append(c)
+    return tables
+
+
+def build_adam(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the contents of every adam.* table from the sdtm tables (R-ENROL ... R-AE)."""
+    frames = derive_all(read_sdtm(con))
+    tables = adam_tables(con)
+    missing = sorted(set(tables) - set(frames))
+    if missing:
+        raise RuntimeError(f"build_adam derives no rows for adam tables {missing}")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, cols in sorted(tables.items()):
+            frame = frames[name]
+            extra = sorted(set(frame.columns) - set(cols))
+            if extra:
+                raise RuntimeError(f"adam.{name}: derived columns {extra} are not in warehouse/schema.sql")
+            con.register("__adam_frame", frame.select([c for c in cols if c in frame.columns]).to_arrow())
+            con.execute(f"DELETE FROM adam.{name}")
+            con.execute(f"INSERT INTO adam.{name} BY NAME SELECT * FROM __adam_frame")
+            con.unregister("__adam_frame")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise

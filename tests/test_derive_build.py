@@ -1,0 +1,165 @@
+"""build_adam end to end on a tiny hand-made sdtm database (R-ENDPOINT, R-ENROL, R-PROTOCOL).
+
+The trial (site 01, data cut 2024-06-30):
+- 001 first infusion 2024-01-10 -> data cut is day 21+29+31+30+31+30 + 1 = 173 (Jan 10..Jun 30).
+  Week 12 due (7*12+8 = 92 <= 173), week 24 not (176 > 173). WEEK 12 visit 2024-04-03 = day
+  21+29+31+3 = 84 + 1 = 85. LLDAS at week 12: SLEDAI 2 (LOWCOMP) <= 4, no C1 group, HEMOLYT/GIACT
+  N -> C1 Y; LOWCOMP was present at WEEK 0 and NEWACT N -> C2 Y; PGA 0.5 -> C3 Y; PSL 5 mg on
+  2024-04-03 -> C4 Y; ISTOL Y -> C5 Y => responder.
+- 002 same first infusion, WEEK 12 visit not done -> due, non-responder 'visit not done';
+  infusions at weeks 12, 16, 20 missing with windows closing on days 92, 120, 148 <= 173.
+- 003 first infusion 2024-05-01, withdrew 2024-06-01 (day 32) -> due for weeks 12 and 24,
+  non-responder 'discontinued before week 12'. Week-4 infusion (nominal day 29 <= 32, window end
+  36 <= cut day 61) missing -> missed; week 8 (nominal 57 > 32) not.
+- 004 first infusion 2024-05-01, data cut = day 31+30 -1 +1 = 61 -> not yet due for week 12.
+- 005 screen failure (IN03 not met, EX08 met).
+Primary endpoint at the cut: responders 1 / due 3, not yet due 1.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from etl.contract import DOMAINS
+from etl.derive.build import build_adam
+from tests.derive_fixtures import assessment, sdtm, usubjid
+
+SCHEMA = Path(__file__).resolve().parent.parent / "warehouse" / "schema.sql"
+U = usubjid
+
+
+def _trial() -> dict[str, pl.DataFrame]:
+    dm = [
+        {"SUBJID": "001", "RFSTDTC": "2024-01-10", "RFICDTC": "2024-01-02"},
+        {"SUBJID": "002", "RFSTDTC": "2024-01-10", "RFICDTC": "2024-01-02"},
+        {"SUBJID": "003", "RFSTDTC": "2024-05-01", "RFICDTC": "2024-04-25"},
+        {"SUBJID": "004", "RFSTDTC": "2024-05-01", "RFICDTC": "2024-04-25"},
+        {"SUBJID": "005", "RFSTDTC": None, "RFICDTC": "2024-01-02", "ARMCD": "SCRNFAIL",
+         "ARM": "Screen Failure"},
+    ]
+    ds = [{"USUBJID": U(s), "DSDECOD": "ENROLLED", "DSSTDTC": d}
+          for s, d in [("001", "2024-01-08"), ("002", "2024-01-08"), ("003", "2024-04-29"),
+                       ("004", "2024-04-29")]]
+    ds += [{"USUBJID": U("003"), "DSCAT": "DISPOSITION EVENT", "DSDECOD": "WITHDRAWAL BY SUBJECT",
+            "DSSTDTC": "2024-06-01"},
+           {"USUBJID": U("005"), "DSCAT": "DISPOSITION EVENT", "DSDECOD": "SCREEN FAILURE",
+            "DSSTDTC": "2024-01-05"}]
+    ie = [{"USUBJID": U("005"), "IETESTCD": "EX08", "IECAT": "EXCLUSION", "IEORRES": "Y"},
+          {"USUBJID": U("005"), "IETESTCD": "IN03", "IECAT": "INCLUSION", "IEORRES": "N"}]
+    wk = {0: "2024-01-10", 4: "2024-02-07", 8: "2024-03-06", 12: "2024-04-03", 16: "2024-05-01",
+          20: "2024-05-29"}
+    ex = [{"USUBJID": U("001"), "VISIT": f"WEEK {w}", "EXSTDTC": f"{d}T10:00", "EXENDTC": f"{d}T10:30"}
+          for w, d in wk.items()]
+    ex += [{"USUBJID": U("002"), "VISIT": f"WEEK {w}", "EXSTDTC": f"{wk[w]}T10:00",
+            "EXENDTC": f"{wk[w]}T10:30"} for w in (0, 4, 8)]
+    ex += [{"USUBJID": U("003"), "VISIT": "WEEK 0", "EXSTDTC": "2024-05-01T10:00", "EXENDTC": "2024-05-01T10:30"},
+           {"USUBJID": U("004"), "VISIT": "WEEK 0", "EXSTDTC": "2024-05-01T10:00", "EXENDTC": "2024-05-01T10:30"},
+           {"USUBJID": U("004"), "VISIT": "WEEK 4", "EXSTDTC": "2024-05-29T10:00", "EXENDTC": "2024-05-29T10:30"}]
+    cm = [{"USUBJID": U("001"), "CMTRT": "PSL", "CMDECOD": "PREDNISOLONE", "CMDOSE": 30,
+           "CMSTDTC": "2024-01-01", "CMENDTC": "2024-03-31"},
+          {"USUBJID": U("001"), "CMTRT": "PSL", "CMDECOD": "PREDNISOLONE", "CMDOSE": 5,
+           "CMSTDTC": "2024-04-01"},
+          {"USUBJID": U("002"), "CMTRT": "PSL", "CMDECOD": "PREDNISOLONE", "CMDOSE": 30, "CMSTDTC": "2024-01-01"}]
+    cm += [{"USUBJID": U(s), "CMTRT": "PSL", "CMDECOD": "PREDNISOLONE", "CMDOSE": 30,
+            "CMSTDTC": "2024-04-28"} for s in ("003", "004")]
+    vs = [{"USUBJID": U(s), "VSSTRESN": 60, "VSDTC": d} for s, d in
+          [("001", "2024-01-02"), ("002", "2024-01-02"), ("003", "2024-04-25"), ("004", "2024-04-25"),
+           ("005", "2024-01-02")]]
+    qs = (assessment("001", "WEEK 0", "2024-01-10", ["ARTHRIT", "RASH", "LOWCOMP"], 2.0, newact="Y")
+          + assessment("001", "WEEK 12", "2024-04-03", ["LOWCOMP"], 0.5)
+          + assessment("002", "WEEK 0", "2024-01-10", ["ARTHRIT", "RASH", "LOWCOMP"], 2.0)
+          + assessment("003", "WEEK 0", "2024-05-01", ["ARTHRIT", "RASH"], 2.0)
+          + assessment("004", "WEEK 0", "2024-05-01", ["ARTHRIT", "RASH"], 2.0))
+    ae = [{"USUBJID": U("001"), "AEDECOD": "Herpes zoster", "AEBODSYS": "Infections and infestations",
+           "AESTDTC": "2024-01"}]
+    rows = {"dm": dm, "ds": ds, "ie": ie, "ex": ex, "cm": cm, "vs": vs, "lb": [], "qs": qs, "ae": ae}
+    return {d: sdtm(d, rows[d]) for d in DOMAINS}
+
+
+def _database(path: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(path))
+    con.execute(SCHEMA.read_text())
+    for d, frame in _trial().items():
+        con.register("f", frame.to_arrow())
+        con.execute(f"CREATE TABLE sdtm.{d} AS SELECT * FROM f")
+        con.unregister("f")
+    con.execute("INSERT INTO sdtm.exports VALUES ('01', DATE '2024-06-30', 'export.json', 'run-1', "
+                "TIMESTAMP '2024-07-01 09:00:00', 'archive/01')")
+    return con
+
+
+def _snapshot(con) -> dict[str, list[tuple]]:
+    names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                       "WHERE table_schema='adam' ORDER BY 1").fetchall()]
+    return {n: con.execute(f"SELECT * FROM adam.{n}").fetchall() for n in names}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    con = _database(tmp_path_factory.mktemp("wh") / "t.duckdb")
+    build_adam(con)
+    yield con
+    con.close()
+
+
+def test_build_adam_primary_endpoint_responders_over_due_R_ENDPOINT(built):
+    rows = built.execute("""SELECT SUBJID, DUEFL, RESPFL, REASON FROM adam.adeff JOIN adam.adsl USING (USUBJID)
+                            WHERE PARAMCD='LLDAS' AND AVISITN=12 ORDER BY SUBJID""").fetchall()
+    assert rows == [("001", "Y", "Y", "responder"),
+                    ("002", "Y", "N", "visit not done"),
+                    ("003", "Y", "N", "discontinued before week 12"),
+                    ("004", "N", None, "not yet due")]
+    # responders / due = 1 / 3, not yet due 1
+    assert built.execute("""SELECT count(*) FILTER (RESPFL='Y'), count(*) FILTER (DUEFL='Y'),
+                            count(*) FILTER (DUEFL='N') FROM adam.adeff
+                            WHERE PARAMCD='LLDAS' AND AVISITN=12""").fetchone() == (1, 3, 1)
+
+
+def test_build_adam_week24_due_only_for_the_withdrawn_subject_R_ENDPOINT(built):
+    # 001/002 cut day 173 < 176, 004 day 61; 003 discontinued -> due.
+    assert built.execute("""SELECT USUBJID, RESPFL FROM adam.adeff WHERE PARAMCD='LLDAS' AND AVISITN=24
+                            AND DUEFL='Y'""").fetchall() == [(U("003"), "N")]
+
+
+def test_build_adam_adsl_enrollment_and_disposition_R_ENROL(built):
+    rows = built.execute("""SELECT SUBJID, ENRLFL, FASFL, SCRFREAS, EOSSTT, DCSREAS, CUTDY, SUBJSTAT
+                            FROM adam.adsl ORDER BY SUBJID""").fetchall()
+    assert rows == [
+        ("001", "Y", "Y", None, "ONGOING", None, 173, "REACHED WEEK 12"),
+        ("002", "Y", "Y", None, "ONGOING", None, 173, "REACHED WEEK 12"),
+        ("003", "Y", "Y", None, "DISCONTINUED", "WITHDRAWAL BY SUBJECT", 61, "DISCONTINUED"),
+        ("004", "Y", "Y", None, "ONGOING", None, 61, "ON TREATMENT"),
+        ("005", "N", "N", "IN03; EX08", "SCREEN FAILURE", None, None, "SCREEN FAILED"),
+    ]
+
+
+def test_build_adam_missed_infusions_R_PROTOCOL(built):
+    rows = built.execute("""SELECT USUBJID, AVISIT, ADY FROM adam.adex WHERE MISSFL='Y'
+                            ORDER BY USUBJID, VISITNUM""").fetchall()
+    assert rows == [(U("002"), "WEEK 12", 85), (U("002"), "WEEK 16", 113), (U("002"), "WEEK 20", 141),
+                    (U("003"), "WEEK 4", 29)]
+
+
+def test_build_adam_psl_and_ae_reach_the_tables_R_PSL_R_AE(built):
+    # 001: PSL 30 mg from 2024-01-01 to 2024-03-31 (31+29+31 = 91 days), 5 mg from 2024-04-01 to the cut
+    # (30+31+30 = 91 days): cumulative at the cut = 91*30 + 91*5 = 2730 + 455 = 3185.
+    assert built.execute(f"""SELECT count(*), max(CUMDOSE) FROM adam.adpsl
+                             WHERE USUBJID='{U("001")}'""").fetchone() == (182, 3185.0)
+    # AE onset '2024-01' with first infusion 2024-01-10 -> imputed 2024-01-10, day 1, TRTEMFL Y.
+    assert built.execute("SELECT ASTDT, ASTDTF, ASTDY, TRTEMFL, AESIFL, AESICAT FROM adam.adae").fetchall() == [
+        (dt.date(2024, 1, 10), "D", 1, "Y", "Y", "HERPES ZOSTER")]
+
+
+def test_build_adam_twice_gives_identical_tables(built, tmp_path):
+    first = _snapshot(built)
+    build_adam(built)
+    assert _snapshot(built) == first
+    other = _database(tmp_path / "again.duckdb")
+    build_adam(other)
+    assert _snapshot(other) == first
+    other.close()
+    assert all(first[t] for t in ("adsl", "adlldas", "adpsl", "adae", "adex", "adeff", "adpslwk"))
