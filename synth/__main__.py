@@ -1,0 +1,57 @@
+"""``python -m synth``: write the demo trial or a synthetic trial of any size.
+
+    python -m synth demo  --out demo/exports
+    python -m synth trial --subjects 1000 --sites 10 --seed 7 --out /tmp/trial1000
+
+Same arguments, same bytes. See ``synth/__init__.py`` for what the trial contains.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from synth import DEMO, generate_trial, write_demo, write_trial
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m synth",
+        description="Seeded synthetic site exports of jRCTs031230358 (no real patient data). "
+                    "Same arguments -> same bytes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="the demo trial committed in demo/exports: "
+                          f"{DEMO['n_subjects']} screened at {DEMO['n_sites']} sites "
+                          f"(10 enrolled), data cut {DEMO['data_cut']}, site 02 in CP932")
+    demo.add_argument("--out", type=Path, default=Path("demo/exports"),
+                      help="folder to write site01/, site02/ into (default: demo/exports)")
+    trial = sub.add_parser("trial", help="a trial of any size, one folder per site")
+    trial.add_argument("--subjects", type=int, required=True, help="screened subjects (dm rows)")
+    trial.add_argument("--sites", type=int, default=1, help="sites (at most 999 subjects each)")
+    trial.add_argument("--seed", type=int, default=1)
+    trial.add_argument("--data-cut", type=dt.date.fromisoformat,
+                       default=dt.date.fromisoformat(DEMO["data_cut"]), help="YYYY-MM-DD")
+    trial.add_argument("--no-export-json", action="store_true",
+                       help="omit export.json (the data cut is then the latest date in the rows)")
+    trial.add_argument("--cp932-sites", default="", help="comma-separated site IDs written in CP932")
+    trial.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    if args.command == "demo":
+        paths = write_demo(args.out)
+    else:
+        frames = generate_trial(args.seed, args.subjects, args.sites, args.data_cut)
+        encodings = {s: "cp932" for s in args.cp932_sites.split(",") if s}
+        paths = write_trial(frames, args.out, None if args.no_export_json else args.data_cut,
+                            encodings)
+    for p in paths:
+        print(p)
+    print(f"{len(paths)} site export(s) written in {time.perf_counter() - start:.1f} s",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
