@@ -16,23 +16,30 @@ def _demo_accounts_on_real_warehouse(users_file: str, mtime_ns: int) -> list[str
     return auth.demo_accounts_present(auth.load_users())
 
 
+def _try_sign_in() -> None:
+    user = st.session_state.get("signin_user", "")
+    password = st.session_state.get("signin_password", "")
+    st.session_state["signin_password"] = ""
+    if auth.locked_out(user):
+        auth.log_access("signin_locked", user)
+        st.session_state["signin_error"] = "Too many failed sign-ins for this user: try again in 15 minutes."
+        return
+    role = auth.authenticate(user, password)
+    if role is None:
+        st.session_state["signin_error"] = "Sign-in refused: wrong user name or password."
+        return
+    st.session_state.pop("signin_error", None)
+    st.session_state.update(user=user, role=role)
+
+
 def sign_in() -> None:
     st.title("trialdash — sign in")
     st.caption("jRCTs031230358 monitoring dashboard. Sign in to see the trial's data.")
-    user = st.text_input("User name", key="signin_user")
-    password = st.text_input("Password", type="password", key="signin_password")
-    if st.button("Sign in", type="primary"):
-        if auth.locked_out(user):
-            auth.log_access("signin_locked", user)
-            st.error("Too many failed sign-ins for this user: try again in 15 minutes.")
-            return
-        role = auth.authenticate(user, password)
-        if role is None:
-            st.error("Sign-in refused: wrong user name or password.")
-            return
-        st.session_state.update(user=user, role=role)
-        st.session_state.pop("signin_password", None)
-        st.rerun()
+    st.text_input("User name", key="signin_user")
+    st.text_input("Password", type="password", key="signin_password")
+    st.button("Sign in", type="primary", on_click=_try_sign_in)
+    if st.session_state.get("signin_error"):
+        st.error(st.session_state.pop("signin_error"))
 
 
 def sign_out() -> None:

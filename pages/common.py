@@ -15,13 +15,13 @@ from warehouse import queries, warehouse_path
 
 # key -> (script, title, icon, roles). The navigation of a role lists exactly its pages (issue 6).
 PAGES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "overview": ("pages/overview.py", "Overview", ":material/home:", ("pi", "monitor")),
-    "enrollment": ("pages/enrollment.py", "Enrollment", ":material/group_add:", ("pi", "monitor", "data")),
-    "efficacy": ("pages/efficacy.py", "Efficacy (LLDAS)", ":material/monitoring:", ("pi",)),
-    "glucocorticoids": ("pages/glucocorticoids.py", "Glucocorticoids (PSL)", ":material/medication:", ("pi",)),
-    "safety": ("pages/safety.py", "Safety", ":material/health_and_safety:", ("pi", "monitor")),
-    "subject": ("pages/subject_profile.py", "Subject profile", ":material/person:", ("pi", "monitor")),
-    "data_quality": ("pages/data_quality.py", "Data quality", ":material/fact_check:", ("pi", "data")),
+    "overview": ("pages/page_overview.py", "Overview", ":material/home:", ("pi", "monitor")),
+    "enrollment": ("pages/page_enrollment.py", "Enrollment", ":material/group_add:", ("pi", "monitor", "data")),
+    "efficacy": ("pages/page_efficacy.py", "Efficacy (LLDAS)", ":material/monitoring:", ("pi",)),
+    "glucocorticoids": ("pages/page_glucocorticoids.py", "Glucocorticoids (PSL)", ":material/medication:", ("pi",)),
+    "safety": ("pages/page_safety.py", "Safety", ":material/health_and_safety:", ("pi", "monitor")),
+    "subject": ("pages/page_subject_profile.py", "Subject profile", ":material/person:", ("pi", "monitor")),
+    "data_quality": ("pages/page_data_quality.py", "Data quality", ":material/fact_check:", ("pi", "data")),
 }
 HOME = {"pi": "overview", "monitor": "overview", "data": "data_quality"}
 ALL_SITES = "All sites"

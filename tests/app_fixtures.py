@@ -145,10 +145,10 @@ def write_users(path: Path) -> Path:
 
 
 APP = PROJECT_ROOT / "app.py"
-PAGE_FILES = {"overview": "pages/overview.py", "enrollment": "pages/enrollment.py",
-              "efficacy": "pages/efficacy.py", "glucocorticoids": "pages/glucocorticoids.py",
-              "safety": "pages/safety.py", "subject": "pages/subject_profile.py",
-              "data_quality": "pages/data_quality.py"}
+PAGE_FILES = {"overview": "pages/page_overview.py", "enrollment": "pages/page_enrollment.py",
+              "efficacy": "pages/page_efficacy.py", "glucocorticoids": "pages/page_glucocorticoids.py",
+              "safety": "pages/page_safety.py", "subject": "pages/page_subject_profile.py",
+              "data_quality": "pages/page_data_quality.py"}
 
 
 def new_app():
@@ -158,8 +158,6 @@ def new_app():
 
 def sign_in(at, user: str, password: str | None = None):
     """Fill the sign-in form and press the button (the real path, password hashing included)."""
-    if not at.session_state.filtered_state and not len(at.text_input):
-        at.run()
     at.text_input(key="signin_user").input(user)
     at.text_input(key="signin_password").input(TEST_PASSWORDS[user] if password is None else password)
     at.button[0].click().run()

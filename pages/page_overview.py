@@ -13,13 +13,13 @@ enr = queries.enrollment_counts(sites)
 cols = st.columns(3 if role == "pi" else 2)
 cols[0].metric("Enrolled", f"{enr['enrolled']} / {TARGET}",
                help=f"Screened {enr['screened']}, screen failures {enr['screen_failed']}")
-cols[0].page_link("pages/enrollment.py", label="Enrollment")
+cols[0].page_link("pages/page_enrollment.py", label="Enrollment")
 if role == "pi":  # efficacy results are the PI's only (issue 6)
     wk12 = queries.endpoint("LLDAS", 12, sites)
     cols[1].metric("LLDAS at week 12 (responders / due)", frac(wk12["responders"], wk12["due"]),
                    help="Primary endpoint, R-ENDPOINT")
     cols[1].caption(f"Not yet due: {wk12['not_yet_due']} · FAS {wk12['fas']}")
-    cols[1].page_link("pages/efficacy.py", label="Efficacy (LLDAS)")
+    cols[1].page_link("pages/page_efficacy.py", label="Efficacy (LLDAS)")
 
 ae = queries.adverse_events(sites)
 since = queries.previous_data_cuts()
@@ -34,7 +34,7 @@ sae = ae.filter(pl.col("AESER") == "Y").height
 aesi = ae.filter(pl.col("AESIFL") == "Y").height
 cols[-1].metric(f"Serious AEs {label}", sae)
 cols[-1].metric(f"AESIs {label}", aesi)
-cols[-1].page_link("pages/safety.py", label="Safety")
+cols[-1].page_link("pages/page_safety.py", label="Safety")
 
 st.subheader("Subjects by status")
 table(queries.status_counts(sites).rename({"SUBJSTAT": "status", "n": "subjects"}), "status")
@@ -43,6 +43,6 @@ flags, warns = queries.protocol_flags(sites), queries.dq_warnings(sites)
 st.subheader("Needs attention")
 st.write(f"Open protocol flags: {flags.height} · data-quality warnings: {warns.height}")
 if role == "pi":
-    st.page_link("pages/data_quality.py", label="Data quality (flags and warnings)")
-    st.page_link("pages/glucocorticoids.py", label="Glucocorticoids (taper flags)")
+    st.page_link("pages/page_data_quality.py", label="Data quality (flags and warnings)")
+    st.page_link("pages/page_glucocorticoids.py", label="Glucocorticoids (taper flags)")
 table(flags, "protocol_flags")
