@@ -1,0 +1,178 @@
+"""Every page through the real app (AppTest), on the hand-built warehouse of tests/app_fixtures.py:
+the figures shown, worked out by hand there (see its docstring), not only that the page runs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.app_fixtures import (MD_TERM, PAGE_FILES, SCRIPT_TERM, SQL_TERM, U4, build_warehouse,
+                                metric, new_app, sign_in, texts, write_run_log, write_users)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pages")
+    wh = build_warehouse(d / "trial.duckdb")
+    write_run_log(wh)
+    return wh, write_users(d / "users.toml")
+
+
+@pytest.fixture
+def app(files, tmp_path, monkeypatch):
+    wh, users = files
+    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
+    monkeypatch.setenv("TRIALDASH_USERS", str(users))
+    monkeypatch.setenv("TRIALDASH_ACCESS_LOG", str(tmp_path / "access.log"))
+
+    def open_page(page: str, role: str = "pi"):
+        at = sign_in(new_app().run(), role)
+        if page != "home":
+            at.switch_page(PAGE_FILES[page]).run()
+        assert not at.exception, at.exception
+        return at
+    return open_page
+
+
+def choose_site(at, site: str):
+    at.sidebar.selectbox(key="site_filter").select(site).run()
+    return at
+
+
+def chart_specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def test_header_shows_study_data_cuts_and_refresh(app):
+    at = app("home")
+    t = texts(at)
+    assert "jRCTs031230358 — Exploratory study for the usefulness of early introduction" in t
+    assert "Site 01: data cut 2024-06-30 · Site 02: data cut 2024-08-31" in t
+    assert "Warehouse last refreshed 2024-09-01 09:05" in t
+
+
+def test_overview_enrolled_primary_endpoint_and_safety_counts(app):
+    at = app("home")
+    assert at.title[0].value == "Overview"
+    assert metric(at, "Enrolled") == "3 / 10"
+    # LLDAS wk12: 01-001 Y (due), 02-001 N (due), 01-002 not yet due -> 1 / 2 (50%)
+    assert metric(at, "LLDAS at week 12") == "1 / 2 (50%)"
+    assert "Not yet due: 1 · FAS 3" in texts(at)
+    # one loaded run in the run log -> no previous data cut -> every event counts: 1 SAE, 2 AESIs
+    assert metric(at, "Serious AEs") == "1"
+    assert metric(at, "AESIs") == "2"
+    status = at.dataframe[0].value
+    assert dict(zip(status["status"], status["subjects"])) == {
+        "COMPLETED WEEK 24": 1, "ON TREATMENT": 1, "REACHED WEEK 12": 1, "SCREEN FAILED": 1}
+
+
+def test_site_filter_changes_the_figures(app):
+    at = choose_site(app("home"), "02")
+    # site 02: only 02-001, enrolled and due at week 12 with LLDAS N -> 0 / 1 (0%)
+    assert metric(at, "Enrolled") == "1 / 10"
+    assert metric(at, "LLDAS at week 12") == "0 / 1 (0%)"
+    assert "Showing site 02 only (sidebar filter)." in texts(at)
+    at.switch_page(PAGE_FILES["safety"]).run()  # the filter holds on every page
+    assert "Adverse events: 1 of 1 events" in texts(at)
+
+
+def test_enrollment_counts_funnel_and_projection(app):
+    at = app("enrollment")
+    assert metric(at, "Screened") == "4"
+    assert metric(at, "Screen failures") == "1 / 4 (25%)"
+    assert metric(at, "Enrolled") == "3 / 10"
+    # rate: 3 enrolled in 249 days (2023-12-26 -> latest cut 2024-08-31: 6 + 366 - 123 ... = 249);
+    # 10 at that rate = 10 * 249 / 3 = 830 days after 2023-12-26 = 2026-04-04
+    assert any("Projection (not a fact)" in i.value and "2026-04-04" in i.value for i in at.info)
+    fails = at.dataframe[0].value
+    assert fails["SCRFRTXT"].tolist() == ["SLEDAI-2K score of 4 or higher"]
+    layered = chart_specs(at)[0]
+    assert any(layer.get("encoding", {}).get("y", {}).get("field") == "y" for layer in layered["layer"])
+    per_site = at.dataframe[1].value
+    assert per_site["enrolled"].tolist() == [2, 1]
+
+
+def test_efficacy_endpoints_with_denominators(app):
+    at = app("efficacy")
+    assert metric(at, "LLDAS at week 12 (primary)") == "1 / 2 (50%)"
+    # week 24: 02-001 due and Y; 01-001 and 01-002 not yet due -> 1 / 1 (100%)
+    assert metric(at, "LLDAS at week 24") == "1 / 1 (100%)"
+    assert "Not yet due: 2 (shown, not counted as failures) · FAS 3" in texts(at)
+    assert len(chart_specs(at)) == 2  # the criteria grid and SLEDAI-2K over time
+
+
+def test_glucocorticoids_curve_threshold_and_week24_discontinuation(app):
+    at = app("glucocorticoids")
+    # week 24: 02-001 due with dose 0 (DISCFL Y); 01-001 not yet due -> 1 / 1
+    assert metric(at, "PSL discontinued at week 24") == "1 / 1 (100%)"
+    spec = chart_specs(at)[0]
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    # the 7.5 mg/day rule is a layer of its own (its value travels in the chart's data)
+    assert [la["encoding"]["y"]["field"] for la in spec["layer"] if la["mark"]["type"] == "rule"
+            and "y" in la["encoding"]] == ["CEILING", "dose"]
+    at.toggle[0].set_value(False).run()
+    assert chart_specs(at)[0]["layer"][0]["encoding"]["y"]["scale"]["type"] == "linear"
+
+
+def test_safety_listing_filters_and_incidence(app):
+    at = app("safety")
+    assert "Adverse events: 3 of 3 events" in texts(at)
+    serious = next(s for s in at.selectbox if s.label == "Serious")
+    serious.select("Y").run()
+    assert "Adverse events: 1 of 3 events" in texts(at)
+    soc = next(d.value for d in at.dataframe if "SOC" in d.value.columns)
+    # Infections: 01-001 worst grade 2, 02-001 grade 3 -> 2 subjects
+    assert (soc["subjects"].tolist(), soc["grade 2"].tolist(), soc["grade 3"].tolist()) == ([2], [1], [1])
+
+
+def test_hostile_verbatim_terms_are_shown_as_literal_text(app):
+    at = app("safety")
+    listing = at.dataframe[0].value
+    assert set(listing["AETERM"]) == {SCRIPT_TERM, MD_TERM, SQL_TERM}
+    rendered = "\n".join(str(e.value) for kind in ("markdown", "caption", "text")
+                         for e in getattr(at, kind))
+    assert SCRIPT_TERM not in rendered and "click me" not in rendered
+
+
+def test_subject_profile_opened_by_link(app, files, monkeypatch):
+    at = sign_in(new_app().run(), "monitor")
+    at.query_params["subject"] = U4
+    at.switch_page(PAGE_FILES["subject"]).run()
+    assert not at.exception
+    assert metric(at, "Status") == "COMPLETED WEEK 24"
+    assert metric(at, "First infusion (day 1)") == "2024-01-22"
+
+
+def test_listings_link_to_the_subject_profile(app):
+    at = app("safety")
+    listing = at.dataframe[0].value
+    assert all(v.startswith("./subject?subject=jRCTs031230358-") for v in listing["USUBJID"])
+
+
+def test_data_quality_shows_runs_latest_refusal_and_warnings(app):
+    at = app("home", role="data")
+    assert at.title[0].value == "Data quality"
+    assert metric(at, "Latest run") == "refused"
+    frames = [d.value for d in at.dataframe]
+    runs = next(f for f in frames if "run_id" in f.columns)
+    assert runs["outcome"].tolist() == ["refused", "loaded"]
+    problems = next(f for f in frames if "message" in f.columns)
+    assert "ae.csv:14: AESTDTC=03/02/2024: not an ISO 8601 date" in problems["message"].tolist()
+    warnings = next(f for f in frames if "ITEM" in f.columns)
+    assert warnings["ITEM"].tolist() == ["LOWCOMP"]
+    access = next(f for f in frames if "event" in f.columns)
+    assert access["event"].tolist()[-1] == "signin"  # newest first: the view, then the sign-in
+
+
+def test_every_table_has_a_csv_download(app):
+    for page in ("home", "enrollment", "efficacy", "safety"):
+        at = app(page)
+        assert len(at.get("download_button")) >= len(at.dataframe) > 0
+
+
+def test_no_warehouse_notice(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(tmp_path / "none.duckdb"))
+    at = sign_in(new_app().run(), "pi")
+    warning = at.warning[0].value
+    assert warning.startswith("No warehouse yet") and "make run" in warning and "python -m etl load" in warning
+    assert len(at.metric) == 0
