@@ -84,3 +84,26 @@ def test_adlb_range_flags_and_change_from_week0():
         ("C3", 12, 85, 85.0, "NORMAL", None, 60.0, 25.0),      # 85 - 60
         ("C3", 24, 169, 170.0, "HIGH", None, 60.0, 110.0),     # 170 - 60; Jun 26 = Jan 10 + 168 -> day 169
     ]   # the C4 'NOT DONE' row carries no value and is left out
+
+
+def test_enrollment_projection_at_rate_so_far_R_ENROL():
+    from etl.derive.enrol import enrollment_projection
+    dates = [D(2024, 1, 8), D(2024, 2, 1), D(2024, 4, 1), D(2024, 6, 1)]
+    p = enrollment_projection(dates, D(2024, 6, 22))
+    # Dec 26 -> Jan 1 = 6 days, Jan 1 -> Jun 22 = 31+29+31+30+31+21 = 173 -> 179, inclusive 180 days.
+    # rate 4/180 = 1 per 45 days; 6 to go -> 270 days; Jun 22 + 270 = 2025-03-19
+    # (Jun 30 +8, Jul +39, Aug +70, Sep +100, Oct +131, Nov +161, Dec +192, Jan +223, Feb +251, Mar 19 +270)
+    assert p["projected_date"] == D(2025, 3, 19)
+    assert p["rate_per_30_days"] == 4 / 180 * 30
+    assert p["reached_on"] is None and "same rate" in p["method"]
+    done = enrollment_projection([D(2024, 1, i) for i in range(1, 12)], D(2024, 6, 22))
+    assert (done["reached_on"], done["projected_date"]) == (D(2024, 1, 10), None)   # the 10th of 11
+    assert enrollment_projection([], D(2024, 6, 22))["projected_date"] is None
+
+
+def test_each_subject_gets_its_own_site_data_cut_R_ENROL_R_DAY():
+    dm = sdtm("dm", [{"USUBJID": usubjid("001", "01"), "RFSTDTC": "2024-01-10"},
+                     {"USUBJID": usubjid("001", "02"), "RFSTDTC": "2024-01-10"}])
+    exports = pl.DataFrame({"SITEID": ["01", "02"], "DATACUT": [D(2024, 3, 1), D(2024, 5, 1)]})
+    b = subject_base(dm, sdtm("ex"), exports)
+    assert b.select("SITEID", "DATACUT").rows() == [("01", D(2024, 3, 1)), ("02", D(2024, 5, 1))]

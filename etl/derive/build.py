@@ -71,12 +71,20 @@ def adam_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 
 def build_adam(con: duckdb.DuckDBPyConnection) -> None:
     """Replace the contents of every adam.* table from the sdtm tables (R-ENROL ... R-AE)."""
-    frames = derive_all(read_sdtm(con))
+    sdtm = read_sdtm(con)
+    no_cut = sorted(set(sdtm["dm"]["SITEID"].to_list()) - set(sdtm["exports"]["SITEID"].to_list()))
+    if no_cut:
+        raise RuntimeError(f"sdtm.exports has no data cut for site(s) {no_cut}")
+    frames = derive_all(sdtm)
     tables = adam_tables(con)
     missing = sorted(set(tables) - set(frames))
     if missing:
         raise RuntimeError(f"build_adam derives no rows for adam tables {missing}")
-    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("BEGIN TRANSACTION")
+        own = True
+    except duckdb.TransactionException:   # the caller already holds a transaction: join it
+        own = False
     try:
         for name, cols in sorted(tables.items()):
             frame = frames[name]
@@ -87,7 +95,9 @@ def build_adam(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(f"DELETE FROM adam.{name}")
             con.execute(f"INSERT INTO adam.{name} BY NAME SELECT * FROM __adam_frame")
             con.unregister("__adam_frame")
-        con.execute("COMMIT")
+        if own:
+            con.execute("COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        if own:
+            con.execute("ROLLBACK")
         raise

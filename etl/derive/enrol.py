@@ -110,3 +110,33 @@ def build_adsl(dm: pl.DataFrame, ds: pl.DataFrame, ie: pl.DataFrame, ex: pl.Data
                        .otherwise(pl.col("EOSSTT")))
          .with_columns(SUBJSTAT=subjstat_expr()))
     return a.select(ADSL_COLUMNS).sort("USUBJID")
+
+
+def enrollment_projection(enrolled_dates: list, as_of, target: int | None = None,
+                          first=None) -> dict:
+    """R-ENROL: when will the target (10 enrolled) be reached, at the enrollment rate so far?
+
+    Rate = enrolled / days from the registry's first enrollment (2023-12-26) to ``as_of``
+    inclusive; projected date = ``as_of`` + ceil(remaining / rate) days. Returns enrolled, target,
+    rate_per_30_days, reached_on (the target-th enrollment date once reached), projected_date
+    (None when reached or when nobody is enrolled yet) and ``method``, a sentence saying so.
+    """
+    import datetime as dt
+    import math
+
+    from etl.contract import FIRST_ENROLLMENT_REGISTRY, TARGET_ENROLLED
+    target = TARGET_ENROLLED if target is None else target
+    first = dt.date.fromisoformat(FIRST_ENROLLMENT_REGISTRY) if first is None else first
+    dates = sorted(d for d in enrolled_dates if d is not None)
+    n = len(dates)
+    days = (as_of - first).days + 1
+    rate = n / days if days > 0 else 0.0
+    out = {"enrolled": n, "target": target, "rate_per_30_days": rate * 30, "reached_on": None,
+           "projected_date": None,
+           "method": (f"{n} enrolled over {days} days since the first enrollment ({first}); "
+                      "projection assumes the same rate continues")}
+    if n >= target:
+        out["reached_on"] = dates[target - 1]
+    elif n > 0:
+        out["projected_date"] = as_of + dt.timedelta(days=math.ceil((target - n) / rate))
+    return out
