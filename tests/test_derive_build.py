@@ -163,3 +163,23 @@ def test_build_adam_twice_gives_identical_tables(built, tmp_path):
     assert _snapshot(other) == first
     other.close()
     assert all(first[t] for t in ("adsl", "adlldas", "adpsl", "adae", "adex", "adeff", "adpslwk"))
+
+
+def test_build_adam_on_a_dm_only_site_R_ENROL(tmp_path):
+    # dm.csv is the only required file: every other sdtm table exists but is empty.
+    con = duckdb.connect(str(tmp_path / "dm_only.duckdb"))
+    con.execute(SCHEMA.read_text())
+    frames = {d: sdtm(d) for d in DOMAINS}
+    frames["dm"] = sdtm("dm", [{"SUBJID": "001", "ARMCD": "SCRNFAIL", "ARM": "Screen Failure"},
+                               {"SUBJID": "002"}])
+    for d, frame in frames.items():
+        con.register("f", frame.to_arrow())
+        con.execute(f"CREATE TABLE sdtm.{d} AS SELECT * FROM f")
+        con.unregister("f")
+    con.execute("INSERT INTO sdtm.exports VALUES ('01', DATE '2024-06-30', 'rows', 'run-1', "
+                "TIMESTAMP '2024-07-01 09:00:00', 'archive/01')")
+    build_adam(con)
+    assert con.execute("SELECT SUBJID, FASFL, SUBJSTAT FROM adam.adsl ORDER BY 1").fetchall() == [
+        ("001", "N", "SCREEN FAILED"), ("002", "N", "ENROLLED, NOT DOSED")]
+    assert con.execute("SELECT count(*) FROM adam.adeff").fetchall() == [(0,)]   # FAS is empty
+    con.close()

@@ -53,12 +53,12 @@ def disposition(ds: pl.DataFrame) -> pl.DataFrame:
 
 def subjstat_expr() -> pl.Expr:
     """R-ENROL/R-ENDPOINT: SUBJSTAT, first that applies: 'SCREEN FAILED'; 'DISCONTINUED';
-    'ENROLLED, NOT DOSED' (no first infusion); 'COMPLETED WEEK 24' (EOSSTT COMPLETED or the
+    'ENROLLED, NOT DOSED' (no infusion: not in the FAS); 'COMPLETED WEEK 24' (EOSSTT COMPLETED or the
     WEEK 24 visit done); 'REACHED WEEK 12' (WEEK 12 visit done or data cut on/after day 85);
-    else 'ON TREATMENT'. Needs SCRFFL, EOSSTT, TRTSDT, WK12DONE, WK24DONE, CUTDY."""
+    else 'ON TREATMENT'. Needs SCRFFL, EOSSTT, TRTSDT, WK12DONE, WK24DONE, CUTDY, FASFL."""
     return (pl.when(pl.col("SCRFFL") == "Y").then(pl.lit("SCREEN FAILED"))
             .when(pl.col("EOSSTT") == "DISCONTINUED").then(pl.lit("DISCONTINUED"))
-            .when(pl.col("TRTSDT").is_null()).then(pl.lit("ENROLLED, NOT DOSED"))
+            .when(pl.col("FASFL") != "Y").then(pl.lit("ENROLLED, NOT DOSED"))
             .when((pl.col("EOSSTT") == "COMPLETED") | pl.col("WK24DONE")).then(pl.lit("COMPLETED WEEK 24"))
             .when(pl.col("WK12DONE") | (pl.col("CUTDY") >= nominal_day(12))).then(pl.lit("REACHED WEEK 12"))
             .otherwise(pl.lit("ON TREATMENT")))
