@@ -7,6 +7,8 @@ by their keys, so the same sdtm input always gives identical tables.
 """
 from __future__ import annotations
 
+import warnings
+
 import duckdb
 import polars as pl
 
@@ -53,7 +55,11 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 def read_sdtm(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     """The sdtm tables as Polars frames (every domain table exists, possibly empty)."""
     def frame(query: str) -> pl.DataFrame:
-        return pl.from_arrow(con.sql(query).to_arrow_table())
+        # con.execute (not con.sql) so a result the caller left unfetched cannot block us;
+        # its "extra copy" warning is moot for tables of this size.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
+            return pl.from_arrow(con.execute(query).to_arrow_table())
     out = {d: frame(f"SELECT * FROM sdtm.{d}") for d in DOMAINS}
     out["exports"] = frame("SELECT SITEID, DATACUT FROM sdtm.exports")
     return out
