@@ -24,6 +24,7 @@ only the short per-subject stories (dm, ds, ie, ex, cm, ae) loop in Python.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 
 import numpy as np
@@ -60,6 +61,7 @@ def day_of(d: dt.date) -> int:
     return (d - EPOCH).days
 
 
+@functools.lru_cache(maxsize=None)
 def iso(day: int) -> str:
     return (EPOCH + dt.timedelta(days=int(day))).isoformat()
 
@@ -68,32 +70,6 @@ def fmt_number(x: float) -> str:
     """Doses and similar: '30', '17.5', '8.75' — no float noise, no trailing zeros."""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
     return text
-
-
-def _fixed(values: np.ndarray, decimals: int) -> np.ndarray:
-    return np.char.mod(f"%.{decimals}f", np.round(values, decimals))
-
-
-def _col(values) -> pl.Series:
-    """numpy/list column -> Polars String (or Int64 for integer helper columns)."""
-    if isinstance(values, pl.Series):
-        return values
-    arr = np.asarray(values)
-    if arr.dtype.kind in "iu":
-        return pl.Series(arr)
-    if arr.dtype == object:
-        return pl.Series(arr.tolist(), dtype=pl.String)
-    return pl.Series(arr).cast(pl.String)
-
-
-def _frame(cols: dict) -> pl.DataFrame:
-    return pl.DataFrame({name: _col(v).alias(name) for name, v in cols.items()})
-
-
-def _date_strings(days: np.ndarray) -> np.ndarray:
-    lo, hi = int(days.min()), int(days.max())
-    table = np.array([iso(d) for d in range(lo, hi + 1)], dtype=object)
-    return table[days - lo]
 
 
 class _Subject:
@@ -622,22 +598,37 @@ def _sledai_items(subjects, vt, clin, labs) -> np.ndarray:
     return present
 
 
-def _subject_columns(subjects, sj) -> dict[str, np.ndarray]:
-    usub = np.array([s.usubjid for s in subjects], dtype=object)
-    return {"USUBJID": usub[sj]}
+def _fixed_text(values: np.ndarray, decimals: int) -> pl.Series:
+    """Non-negative numbers as fixed-decimal text ('4.70', '61'); NaN -> null. Integer arithmetic,
+    so the text is exactly the rounded value the SLEDAI-2K items were derived from."""
+    scale = 10 ** decimals
+    n = pl.Series(np.round(values * scale)).fill_nan(None).cast(pl.Int64)
+    if decimals == 0:
+        return n.cast(pl.String)
+    frame = pl.DataFrame({"n": n})
+    return frame.select(
+        ((pl.col("n") // scale).cast(pl.String) + "."
+         + (pl.col("n") % scale).cast(pl.String).str.zfill(decimals))).to_series()
 
 
-def _finish(domain: str, cols: dict[str, object], order_keys: list[str]) -> pl.DataFrame:
-    df = _frame(cols).with_columns(pl.all().cast(pl.String))
+def _visit_frame(subjects, vt) -> pl.DataFrame:
+    """One row per visit done: the columns every per-visit domain repeats."""
+    usubjid = pl.Series([s.usubjid for s in subjects], dtype=pl.String)
+    return pl.DataFrame({
+        "USUBJID": usubjid.gather(vt["subj"]),
+        "VISIT": pl.Series(VISIT_NAMES, dtype=pl.String).gather(vt["visit"]),
+        "VISITNUM": pl.Series(vt["visit"] + 1).cast(pl.String),
+        "DTC": pl.Series(vt["day"]).cast(pl.Int32).cast(pl.Date).cast(pl.String),
+    })
+
+
+def _finish(domain: str, df: pl.DataFrame, dtc: str) -> pl.DataFrame:
+    """Rename the visit date, number --SEQ per subject, contract column order."""
     seq = K.SEQ_COLUMN[domain]
-    df = df.with_columns(pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.String).alias(seq))
+    df = df.rename({"DTC": dtc}).with_columns(
+        pl.lit(K.STUDYID).alias("STUDYID"),
+        pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.String).alias(seq))
     return df.select(list(K.COLUMNS[domain]))
-
-
-def _visit_cols(vt, rows) -> dict[str, np.ndarray]:
-    names = np.array(VISIT_NAMES, dtype=object)
-    nums = np.array([str(i + 1) for i in range(N_VISITS)], dtype=object)
-    return {"VISIT": names[vt["visit"][rows]], "VISITNUM": nums[vt["visit"][rows]]}
 
 
 def _qs_frame(rng, subjects, vt, present) -> pl.DataFrame:
@@ -655,84 +646,74 @@ def _qs_frame(rng, subjects, vt, present) -> pl.DataFrame:
     prev = np.vstack([np.zeros((1, n_items), dtype=bool), present[:-1]])
     clin_mask = np.array([c not in LAB_DERIVED_ITEMS for c in SLEDAI_CODES])
     newact = same_prev & (present & ~prev & clin_mask).any(axis=1)
-    intolerant = np.zeros(m, dtype=bool)       # ISTOL = Y: maintenance doses well tolerated
-    per_visit = n_items + 1 + 1 + 4
-    rows = np.repeat(np.arange(m), per_visit)
+    # Per visit: 24 items, the total, PGA, NEWACT, HEMOLYT, GIACT, ISTOL (ISTOL = Y: maintenance
+    # doses well tolerated, or no immunosuppressant). "flag" = PRESENT for items, Y for Y/N items.
+    per_visit = n_items + 6
+    flag = np.zeros((m, per_visit), dtype=bool)
+    flag[:, :n_items] = present
+    flag[:, n_items + 2] = newact
+    flag[:, n_items + 5] = True
     k = np.tile(np.arange(per_visit), m)
-    item_k = np.minimum(k, n_items - 1)
-    is_item = k < n_items
-    pres = present[rows, item_k]
-    cat = np.where(is_item | (k == n_items), "SLEDAI-2K",
-                   np.where(k == n_items + 1, "PHYSICIAN GLOBAL ASSESSMENT", "LLDAS INVESTIGATOR"))
-    codes = np.array(list(SLEDAI_CODES) + [K.SLEDAI_TOTAL, K.PGA_TESTCD]
-                     + list(K.LLDAS_INVESTIGATOR_ITEMS), dtype=object)
-    names = np.array([K.SLEDAI_ITEMS[c][0] for c in SLEDAI_CODES]
-                     + ["SLEDAI-2K Total Score", "Physician Global Assessment",
-                        "New lupus activity since previous assessment", "Haemolytic anaemia",
-                        "Gastrointestinal lupus activity",
-                        "Immunosuppressants at standard maintenance dose, well tolerated"],
-                     dtype=object)
-    total_s = total.astype(str).astype(object)[rows]
-    pga_s = _fixed(pga, 1).astype(object)[rows]
-    yn = {
-        n_items + 2: newact, n_items + 3: np.zeros(m, dtype=bool),
-        n_items + 4: np.zeros(m, dtype=bool), n_items + 5: ~intolerant,
-    }
-    yes = np.zeros(len(rows), dtype=bool)
-    for kk, arr in yn.items():
-        sel = k == kk
-        yes[sel] = arr[rows[sel]]
-    weight_s = SLEDAI_WEIGHTS.astype(str).astype(object)[item_k]
-    orres = np.where(is_item, np.where(pres, "PRESENT", "ABSENT"),
-                     np.where(k == n_items, total_s,
-                              np.where(k == n_items + 1, pga_s, np.where(yes, "Y", "N"))))
-    stresn = np.where(is_item, np.where(pres, weight_s, "0"),
-                      np.where(k == n_items, total_s,
-                               np.where(k == n_items + 1, pga_s, np.where(yes, "1", "0"))))
-    dates = _date_strings(vt["day"])[rows]
-    cols = {"STUDYID": np.full(len(rows), K.STUDYID, dtype=object),
-            **_subject_columns(subjects, sj[rows]), "QSCAT": cat, "QSTESTCD": codes[k],
-            "QSTEST": names[k], "QSORRES": orres, "QSSTRESN": stresn,
-            **_visit_cols(vt, rows), "QSDTC": dates}
-    return _finish("qs", cols, [])
+    v = np.repeat(np.arange(m), per_visit)
+    codes = list(SLEDAI_CODES) + [K.SLEDAI_TOTAL, K.PGA_TESTCD] + list(K.LLDAS_INVESTIGATOR_ITEMS)
+    names = ([K.SLEDAI_ITEMS[c][0] for c in SLEDAI_CODES]
+             + ["SLEDAI-2K Total Score", "Physician Global Assessment",
+                "New lupus activity since previous assessment", "Haemolytic anaemia",
+                "Gastrointestinal lupus activity",
+                "Immunosuppressants at standard maintenance dose, well tolerated"])
+    cats = (["SLEDAI-2K"] * (n_items + 1) + ["PHYSICIAN GLOBAL ASSESSMENT"]
+            + ["LLDAS INVESTIGATOR"] * 4)
+    weights = [str(w) for w in SLEDAI_WEIGHTS] + [None] * 6
+    kk = pl.Series(k)
+    visits = _visit_frame(subjects, vt).with_columns(
+        pl.Series(total).cast(pl.String).alias("_TOTAL"), _fixed_text(pga, 1).alias("_PGA"))
+    vv = pl.Series(v)
+    df = pl.DataFrame({
+        **{c: visits.get_column(c).gather(vv) for c in visits.columns},
+        "_k": kk, "_f": pl.Series(flag.ravel()),
+        "QSCAT": pl.Series(cats, dtype=pl.String).gather(kk),
+        "QSTESTCD": pl.Series(codes, dtype=pl.String).gather(kk),
+        "QSTEST": pl.Series(names, dtype=pl.String).gather(kk),
+        "_w": pl.Series(weights, dtype=pl.String).gather(kk),
+    })
+    item, f = pl.col("_k") < n_items, pl.col("_f")
+    is_total, is_pga = pl.col("_k") == n_items, pl.col("_k") == n_items + 1
+    df = df.with_columns(
+        pl.when(item).then(pl.when(f).then(pl.lit("PRESENT")).otherwise(pl.lit("ABSENT")))
+        .when(is_total).then(pl.col("_TOTAL")).when(is_pga).then(pl.col("_PGA"))
+        .otherwise(pl.when(f).then(pl.lit("Y")).otherwise(pl.lit("N"))).alias("QSORRES"),
+        pl.when(item).then(pl.when(f).then(pl.col("_w")).otherwise(pl.lit("0")))
+        .when(is_total).then(pl.col("_TOTAL")).when(is_pga).then(pl.col("_PGA"))
+        .otherwise(pl.when(f).then(pl.lit("1")).otherwise(pl.lit("0"))).alias("QSSTRESN"),
+    )
+    return _finish("qs", df, "QSDTC")
 
 
 def _lb_frame(rng, subjects, vt, labs) -> pl.DataFrame:
     m = len(vt["subj"])
+    visits = _visit_frame(subjects, vt)
     names = np.array(VISIT_NAMES, dtype=object)
     ifn_visit = np.isin(names[vt["visit"]], IFNGS_VISITS) & np.array(
         [s.enrolled for s in subjects])[vt["subj"]]
     parts = []
-    tests = list(ROUTINE_LABS) + ["IFNGS"]
-    for t_i, code in enumerate(tests):
+    for t_i, code in enumerate(list(ROUTINE_LABS) + ["IFNGS"]):
         rows = np.arange(m) if code != "IFNGS" else np.nonzero(ifn_visit)[0]
-        values = labs[code][rows]
         unit, cat = K.LAB_TESTS[code]
         name, dec, lo, hi = LAB_DETAILS[code]
-        not_done = np.isnan(values)
-        text = np.where(not_done, None, _fixed(np.nan_to_num(values), dec).astype(object))
-        parts.append(_frame({
-            "_row": rows, "_t": np.full(len(rows), t_i),
-            "LBTESTCD": np.full(len(rows), code, dtype=object),
-            "LBTEST": np.full(len(rows), name, dtype=object),
-            "LBCAT": np.full(len(rows), cat, dtype=object),
-            "LBORRES": text, "LBORRESU": np.where(not_done | (unit == ""), None, unit),
-            "LBSTRESN": text, "LBSTRESU": np.where(not_done | (unit == ""), None, unit),
-            "LBSTNRLO": np.full(len(rows), None if lo is None else _fixed(np.array([lo]), dec)[0],
-                                dtype=object),
-            "LBSTNRHI": np.full(len(rows), None if hi is None else _fixed(np.array([hi]), dec)[0],
-                                dtype=object),
-            "LBSTAT": np.where(not_done, "NOT DONE", None),
-        }))
-    df = pl.concat(parts, how="vertical").sort(["_row", "_t"])
-    rows = df["_row"].to_numpy()
-    sj = vt["subj"][rows]
-    cols = {"STUDYID": np.full(len(rows), K.STUDYID, dtype=object),
-            **_subject_columns(subjects, sj),
-            **{c: df[c] for c in ("LBTESTCD", "LBTEST", "LBCAT", "LBORRES", "LBORRESU",
-                                  "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBSTAT")},
-            **_visit_cols(vt, rows), "LBDTC": _date_strings(vt["day"])[rows]}
-    return _finish("lb", cols, [])
+        text = _fixed_text(labs[code][rows], dec)
+        done = text.is_not_null()
+        unit_or_null = pl.when(done & (pl.lit(unit) != "")).then(pl.lit(unit))
+        parts.append(pl.DataFrame({"_row": pl.Series(rows), "LBORRES": text}).with_columns(
+            pl.lit(t_i).alias("_t"), pl.lit(code).alias("LBTESTCD"), pl.lit(name).alias("LBTEST"),
+            pl.lit(cat).alias("LBCAT"), pl.col("LBORRES").alias("LBSTRESN"),
+            unit_or_null.alias("LBORRESU"), unit_or_null.alias("LBSTRESU"),
+            pl.lit(None if lo is None else f"{lo:.{dec}f}", dtype=pl.String).alias("LBSTNRLO"),
+            pl.lit(None if hi is None else f"{hi:.{dec}f}", dtype=pl.String).alias("LBSTNRHI"),
+            pl.when(~done).then(pl.lit("NOT DONE")).alias("LBSTAT")))
+    df = pl.concat(parts, how="diagonal").sort(["_row", "_t"])
+    rows = df.get_column("_row")
+    df = df.with_columns(**{c: visits.get_column(c).gather(rows) for c in visits.columns})
+    return _finish("lb", df, "LBDTC")
 
 
 def _vs_frame(rng, subjects, vt, present) -> pl.DataFrame:
@@ -745,34 +726,34 @@ def _vs_frame(rng, subjects, vt, present) -> pl.DataFrame:
     height = np.array([s.height for s in subjects])[sj]
     names = np.array(VISIT_NAMES, dtype=object)
     weigh_visit = np.isin(names[v], ("SCREENING", "WEEK 12", "WEEK 24"))
+    visits = _visit_frame(subjects, vt)
     parts = []
     for t_i, (code, values, mask) in enumerate((
             ("WEIGHT", weight, weigh_visit), ("HEIGHT", height, v == 0),
             ("TEMP", temp, np.ones(m, dtype=bool)))):
         rows = np.nonzero(mask)[0]
         name, unit, dec = VS_DETAILS[code]
-        text = _fixed(values[rows], dec).astype(object)
-        parts.append(_frame({"_row": rows, "_t": np.full(len(rows), t_i),
-                                   "VSTESTCD": np.full(len(rows), code, dtype=object),
-                                   "VSTEST": np.full(len(rows), name, dtype=object),
-                                   "VSORRES": text, "VSORRESU": np.full(len(rows), unit, dtype=object),
-                                   "VSSTRESN": text,
-                                   "VSSTRESU": np.full(len(rows), unit, dtype=object)}))
+        parts.append(pl.DataFrame({"_row": pl.Series(rows),
+                                   "VSORRES": _fixed_text(values[rows], dec)}).with_columns(
+            pl.lit(t_i).alias("_t"), pl.lit(code).alias("VSTESTCD"), pl.lit(name).alias("VSTEST"),
+            pl.lit(unit).alias("VSORRESU"), pl.col("VSORRES").alias("VSSTRESN"),
+            pl.lit(unit).alias("VSSTRESU")))
     df = pl.concat(parts).sort(["_row", "_t"])
-    rows = df["_row"].to_numpy()
-    cols = {"STUDYID": np.full(len(rows), K.STUDYID, dtype=object),
-            **_subject_columns(subjects, sj[rows]),
-            **{c: df[c] for c in ("VSTESTCD", "VSTEST", "VSORRES", "VSORRESU", "VSSTRESN",
-                                  "VSSTRESU")},
-            **_visit_cols(vt, rows), "VSDTC": _date_strings(vt["day"])[rows]}
-    return _finish("vs", cols, [])
+    rows = df.get_column("_row")
+    df = df.with_columns(**{c: visits.get_column(c).gather(rows) for c in visits.columns})
+    return _finish("vs", df, "VSDTC")
 
 
 def _split_by_site(frames: dict[str, pl.DataFrame], n_sites: int) -> dict[str, dict[str, pl.DataFrame]]:
-    out: dict[str, dict[str, pl.DataFrame]] = {f"{i + 1:02d}": {} for i in range(n_sites)}
+    """Rows are in subject order, which is site-major: each site is one contiguous slice."""
+    sites = [f"{i + 1:02d}" for i in range(n_sites)]
+    out: dict[str, dict[str, pl.DataFrame]] = {s: {} for s in sites}
+    start = len(K.STUDYID) + 1
     for domain in K.DOMAINS:
         df = frames[domain]
-        site = pl.col("USUBJID").str.slice(len(K.STUDYID) + 1, 2)
-        for siteid in out:
-            out[siteid][domain] = df.filter(site == siteid)
+        site_col = df.get_column("USUBJID").str.slice(start, 2)
+        for siteid in sites:
+            lo = int(site_col.search_sorted(siteid, side="left"))
+            hi = int(site_col.search_sorted(siteid, side="right"))
+            out[siteid][domain] = df.slice(lo, hi - lo)
     return out
