@@ -86,16 +86,25 @@ def psl_daily(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
     iv = pl.col("CMROUTE") == "INTRAVENOUS"
-    per_day = (rows.with_columns(ADT=pl.date_ranges("ASTDT", "AENDT"))
-               .explode("ADT")
-               .filter(pl.col("ADT").is_not_null())
-               .sort("USUBJID", "ADT", "CMDECOD", "CMROUTE", "CMSEQ")
-               .with_columns(LABEL=pl.format("{} {} mg/day{}", pl.col("CMDECOD"), _fmt_mg(pl.col("MGDAY")),
-                                             pl.when(iv).then(pl.lit(" IV")).otherwise(pl.lit(""))))
-               .group_by("USUBJID", "ADT", maintain_order=True)
-               .agg(PSLDOSE=pl.col("PSLEQ").sum().round(6),
-                    IVDOSE=pl.col("PSLEQ").filter(iv).sum(),
-                    DRUGS=pl.col("LABEL").str.join("; ")))
+    # Labels are made once per cm row; only the (few) days with several rows join them.
+    rows = (rows.sort("USUBJID", "CMDECOD", "CMROUTE", "CMSEQ").with_row_index("RID")
+            .with_columns(LABEL=pl.format("{} {} mg/day{}", pl.col("CMDECOD"), _fmt_mg(pl.col("MGDAY")),
+                                          pl.when(iv).then(pl.lit(" IV")).otherwise(pl.lit("")))))
+    days = (rows.select("USUBJID", "RID", "PSLEQ", IVEQ=pl.when(iv).then(pl.col("PSLEQ")).otherwise(0.0),
+                        ADT=pl.date_ranges("ASTDT", "AENDT"))
+            .explode("ADT").filter(pl.col("ADT").is_not_null()))
+    per_day = days.group_by("USUBJID", "ADT").agg(
+        PSLDOSE=pl.col("PSLEQ").sum().round(6), IVDOSE=pl.col("IVEQ").sum(),
+        N=pl.len(), RID=pl.col("RID").min())
+    labels = rows.select("RID", "LABEL")
+    multi = (days.join(per_day.filter(pl.col("N") > 1).select("USUBJID", "ADT"), on=["USUBJID", "ADT"],
+                       how="semi")
+             .join(labels, on="RID").sort("USUBJID", "ADT", "RID")
+             .group_by("USUBJID", "ADT").agg(MULTI=pl.col("LABEL").str.join("; ")))
+    per_day = (per_day.join(labels, on="RID", how="left")
+               .join(multi, on=["USUBJID", "ADT"], how="left")
+               .with_columns(DRUGS=pl.coalesce("MULTI", "LABEL"))
+               .select("USUBJID", "ADT", "PSLDOSE", "IVDOSE", "DRUGS"))
     start = (per_day.filter(pl.col("PSLDOSE") > 0).group_by("USUBJID").agg(PSLSTDT=pl.col("ADT").min()))
     calendar = (start.join(subjects.select("USUBJID", "SITEID", "DATACUT", "TRTSDT"), on="USUBJID")
                 .filter(pl.col("PSLSTDT") <= pl.col("DATACUT"))
