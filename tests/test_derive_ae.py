@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
 import pytest
 
 from etl.derive.ae import aesi_categories, build_adae, impute_onset

@@ -11,7 +11,7 @@ The trial (site 01, data cut 2024-06-30):
 - 003 first infusion 2024-05-01, withdrew 2024-06-01 (day 32) -> due for weeks 12 and 24,
   non-responder 'discontinued before week 12'. Week-4 infusion (nominal day 29 <= 32, window end
   36 <= cut day 61) missing -> missed; week 8 (nominal 57 > 32) not.
-- 004 first infusion 2024-05-01, data cut = day 31+30 -1 +1 = 61 -> not yet due for week 12.
+- 004 first infusion 2024-05-01: May 1 -> Jun 30 = 30 + 30 = 60 days -> cut day 61 -> not yet due.
 - 005 screen failure (IN03 not met, EX08 met).
 Primary endpoint at the cut: responders 1 / due 3, not yet due 1.
 """

@@ -8,7 +8,7 @@ import pytest
 
 from etl.derive.lldas import build_adlldas, crit1, crit3, crit4, crit5, doris_flag, lldas_flag
 from etl.derive.psl import psl_daily
-from tests.derive_fixtures import assessment, sdtm, subjects, usubjid
+from tests.derive_fixtures import assessment, sdtm, subjects
 
 D = dt.date
 CUT = D(2024, 6, 30)
@@ -134,3 +134,13 @@ def test_doris_expression_three_valued_R_DORIS():
     f = pl.DataFrame({"CLINSLED": [0, 0, None], "PGA": [0.0, 0.0, 0.0], "PSLDOSE": [5.0, None, 10.0]})
     # all met -> Y; dose missing, rest met -> missing; dose 10 fails though SLEDAI missing -> N
     assert f.select(doris_flag()).to_series().to_list() == ["Y", None, "N"]
+
+
+def test_lldas_c1_and_c4_expressions_three_valued_R_LLDAS():
+    f = pl.DataFrame({"SLEDAI": [4, 5, None, 2], "C1GRPFL": ["N", "N", "N", "Y"],
+                      "HEMOLYT": ["N", "N", "N", "N"], "GIACT": ["N", None, "N", "N"]})
+    # 4 <= 4 and all N -> Y; 5 > 4 -> N whatever GIACT; SLEDAI missing -> missing; C1 group -> N
+    assert f.select(crit1()).to_series().to_list() == ["Y", "N", None, "N"]
+    d = pl.DataFrame({"PSLDOSE": [7.5, 7.51, 0.0, None]})
+    # 7.5 <= 7.5 -> Y; 7.51 -> N; 0 -> Y; unknown dose -> missing
+    assert d.select(crit4()).to_series().to_list() == ["Y", "N", "Y", None]

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
-
 from etl.derive.sledai import clinical_sledai, organ_group, pga_scores, sledai_scores, sledai_total
 from tests.derive_fixtures import pga_row, sdtm, sledai_rows
 

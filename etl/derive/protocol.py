@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.derive.exposure import PROTOCOL_DOSE
 
 MAX_DAYS_PSL_TO_INFUSION = 14
 CEILING_MG_PER_KG = 0.6

@@ -15,8 +15,6 @@ Conventions the rule leaves to us, documented here once:
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 
 from etl.contract import DOSES_PER_DAY, PSL_FACTORS
