@@ -1,0 +1,273 @@
+"""End to end: the real ETL builds a warehouse from the committed demo trial, the real Streamlit
+server serves it, and Debian's Chromium (through Playwright, never `playwright install`) signs in
+and opens every page, checking its key figures. Screenshots of every page are saved under
+test-artifacts/screenshots/ as the run's artifacts.
+
+The expected figures come from the demo's CSV files, read here with the csv module (enrolled,
+screened, adverse events), or from the derived tables read with plain SQL (the primary endpoint,
+whose arithmetic is tested on hand-worked cases in test_derive_*): never from the page code.
+
+In CI this test must run, not skip: a missing Chromium is an error (`make test` installs it).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo" / "exports"
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+DEMO_PASSWORDS = {"pi": "demo-pi", "monitor": "demo-monitor", "data": "demo-data"}
+
+
+def demo_rows(domain: str) -> list[dict[str, str]]:
+    """Every row of one domain across the demo's sites, decoded as the contract allows."""
+    rows: list[dict[str, str]] = []
+    for site in sorted(DEMO.iterdir()):
+        raw = (site / f"{domain}.csv").read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp932")
+        rows += list(csv.DictReader(io.StringIO(text, newline="")))
+    return rows
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """pytest-playwright's launch options: Debian's Chromium, no network chatter."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
+    return {"executable_path": CHROMIUM, "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args():
+    # Streamlit scrolls inside its own container: a tall viewport captures whole pages.
+    return {"viewport": {"width": 1400, "height": 2400}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_warehouse(tmp_path_factory) -> Path:
+    """The demo trial loaded by the real command line, as `make run` does."""
+    wh = tmp_path_factory.mktemp("browser") / "demo.duckdb"
+    sites = [str(p) for p in sorted(DEMO.iterdir())]
+    done = subprocess.run([sys.executable, "-m", "etl", "load", *sites, "--warehouse", str(wh)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return wh
+
+
+@pytest.fixture(scope="module")
+def server(demo_warehouse: Path):
+    """`streamlit run app.py` on a free loopback port; yields its URL."""
+    port = _free_port()
+    env = {**os.environ, "TRIALDASH_WAREHOUSE": str(demo_warehouse),
+           "TRIALDASH_USERS": str(ROOT / "demo" / "users.toml")}
+    log = open(demo_warehouse.parent / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):  # wait for health, up to about a minute on a loaded machine
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not become healthy")
+    if proc.poll() is not None:
+        pytest.fail("streamlit exited: " + (demo_warehouse.parent / "streamlit.log").read_text())
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+def sign_in(page, url: str, user: str) -> None:
+    page.goto(url)
+    page.get_by_label("User name").fill(user)
+    page.locator("input[type=password]").fill(DEMO_PASSWORDS[user])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {user}").wait_for(timeout=30_000)
+
+
+def open_page(page, title: str, shot: str):
+    """Click a page in the sidebar navigation (a new URL load would be a new, signed-out session),
+    wait until Streamlit has finished running it, fail on any exception box, save a screenshot."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, errors.first.inner_text()
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def nav_titles(page) -> list[str]:
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.wait_for()
+    # A link's text is its icon's ligature name, then its title: keep the title.
+    return [t.strip().splitlines()[-1].strip() for t in nav.get_by_role("link").all_inner_texts()]
+
+
+def test_nothing_is_shown_before_sign_in(page, server):
+    page.goto(server)
+    page.get_by_label("User name").wait_for()
+    body = page.locator("body").inner_text()
+    assert "Sign in" in body
+    assert "jRCTs031230358-0" not in body          # no subject ID
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "00-sign-in.png"))
+
+
+def test_wrong_password_is_refused(page, server):
+    page.goto(server)
+    page.get_by_label("User name").fill("pi")
+    page.locator("input[type=password]").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Sign-in refused").wait_for(timeout=30_000)
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+
+
+def endpoint(warehouse: Path, paramcd: str, week: int) -> tuple[int, int]:
+    """(responders, due) over the FAS from adam.adeff, by plain SQL: the page must agree."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "SELECT count(*) FILTER (WHERE RESPFL = 'Y'), count(*) FILTER (WHERE DUEFL = 'Y') "
+            "FROM adam.adeff WHERE PARAMCD = ? AND AVISITN = ?", [paramcd, week]).fetchone()
+    finally:
+        con.close()
+
+
+def test_pi_opens_every_page_and_sees_its_figures(page, server, demo_warehouse):
+    dm = demo_rows("dm")
+    enrolled = sum(r["ARMCD"] == "ANIFRO" for r in dm)
+    screen_failed = sum(r["ARMCD"] == "SCRNFAIL" for r in dm)
+    n_ae = len(demo_rows("ae"))
+    wk12 = endpoint(demo_warehouse, "LLDAS", 12)
+    wk24 = endpoint(demo_warehouse, "LLDAS", 24)
+    assert wk12[1] > 0, "the demo trial must have subjects due at week 12"
+
+    sign_in(page, server, "pi")
+    assert nav_titles(page) == ["Overview", "Enrollment", "Efficacy (LLDAS)",
+                                "Glucocorticoids (PSL)", "Safety", "Subject profile",
+                                "Data quality"]
+
+    text = open_page(page, "Overview", "01-overview")
+    assert f"{enrolled} / 10" in text
+    assert f"{wk12[0]} / {wk12[1]} (" in text
+    assert "2026-11-01" in text                      # each site's data cut in the header
+
+    text = open_page(page, "Enrollment", "02-enrollment")
+    assert str(len(dm)) in text and f"{screen_failed} / {len(dm)} (" in text
+    assert "2023-12-26" in text                      # the registry's first enrollment
+
+    text = open_page(page, "Efficacy (LLDAS)", "03-efficacy")
+    assert f"{wk12[0]} / {wk12[1]} (" in text and f"{wk24[0]} / {wk24[1]} (" in text
+    assert "Not yet due" in text
+
+    text = open_page(page, "Glucocorticoids (PSL)", "04-glucocorticoids")
+    disc = endpoint(demo_warehouse, "PSLDISC", 24)
+    assert f"{disc[0]} / {disc[1]} (" in text and "7.5" in text
+
+    text = open_page(page, "Safety", "05-safety")
+    assert f"Adverse events: {n_ae} of {n_ae} events" in text
+    assert "Serious adverse events" in text and "Infusion log" in text
+
+    text = open_page(page, "Subject profile", "06-subject-profile")
+    first_enrolled = sorted(r["USUBJID"] for r in dm)[0]
+    assert first_enrolled in text and "First infusion" in text
+
+    text = open_page(page, "Data quality", "07-data-quality")
+    assert "loaded" in text and "Validation and load runs" in text
+
+
+def test_site_filter_changes_the_enrolled_count(page, server):
+    dm = demo_rows("dm")
+    site02 = sum(r["ARMCD"] == "ANIFRO" and r["SITEID"] == "02" for r in dm)
+    sign_in(page, server, "pi")
+    page.locator('[data-testid="stSidebar"]').get_by_text("All sites").click()
+    page.get_by_role("option", name=re.compile("02")).click()
+    text = open_page(page, "Overview", "08-overview-site02")
+    assert f"{site02} / 10" in text
+
+
+def test_monitoring_committee_sees_only_its_pages(page, server):
+    sign_in(page, server, "monitor")
+    assert nav_titles(page) == ["Overview", "Enrollment", "Safety", "Subject profile"]
+    text = open_page(page, "Safety", "09-monitor-safety")
+    assert "Serious adverse events" in text
+
+
+def test_data_team_sees_no_efficacy_results(page, server):
+    sign_in(page, server, "data")
+    assert nav_titles(page) == ["Enrollment", "Data quality"]
+    text = open_page(page, "Data quality", "10-data-team-home")
+    assert "LLDAS at week 12" not in text and "responders" not in text
+
+
+def test_refused_export_is_explained_and_the_last_good_data_still_served(
+        page, server, demo_warehouse, tmp_path):
+    """A corrupted export loaded while the app runs: refused (exit 1), its problem shown on the
+    data-quality page in the contract's form, and the dashboard still shows the previous data."""
+    import shutil
+    bad = tmp_path / "site01"
+    shutil.copytree(DEMO / "site01", bad)
+    lines = (bad / "ae.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    row = next(csv.reader([lines[1]]))
+    original = row[header.index("AESTDTC")]
+    row[header.index("AESTDTC")] = "03/02/2024"
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=lines[1][len(lines[1].rstrip("\r\n")):]).writerow(row)
+    lines[1] = buf.getvalue()
+    (bad / "ae.csv").write_text("".join(lines), encoding="utf-8")
+    before = demo_warehouse.read_bytes()
+
+    done = subprocess.run([sys.executable, "-m", "etl", "load", str(bad), "--warehouse",
+                           str(demo_warehouse)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1
+    expected = "ae.csv:2: AESTDTC=03/02/2024: not an ISO 8601 date"
+    assert expected in done.stdout + done.stderr
+    assert demo_warehouse.read_bytes() == before and original != "03/02/2024"
+
+    sign_in(page, server, "pi")
+    text = open_page(page, "Data quality", "11-data-quality-refused")
+    assert "refused" in text
+    assert "03/02/2024" in text and "not an ISO 8601 date" in text
+    enrolled = sum(r["ARMCD"] == "ANIFRO" for r in demo_rows("dm"))
+    assert f"{enrolled} / 10" in open_page(page, "Overview", "12-overview-after-refusal")
