@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 import auth
 from etl.contract import STUDY_TITLE, STUDYID, TARGET_ENROLLED
@@ -58,6 +59,14 @@ def page_setup(key: str, *, need_warehouse: bool = True) -> tuple[str, ...] | No
     """Role guard, access-log entry, header. Returns the site filter. Stops the page when the
     user's role may not see it (even when opened by URL) or when there is no warehouse yet."""
     role, user = st.session_state.get("role"), st.session_state.get("user")
+    if role is None:
+        # The first run of a fresh server can still resolve a pages/ URL straight to its file
+        # (Streamlit's pages-folder mode until app.py's st.navigation has run once): send the
+        # visitor to the sign-in. Under st.navigation app.py is no page, and switch_page raises.
+        try:
+            st.switch_page("app.py")
+        except StreamlitAPIException:
+            pass
     if role not in PAGES[key][3]:
         auth.log_access("denied", user, key)
         st.error("This page is not available to your role.")
@@ -98,21 +107,20 @@ def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key
                        mime="text/csv", key=key or f"dl_{name}")
 
 
-def subject_link_config(column: str = "USUBJID") -> dict:
-    """Make a USUBJID column a link to the subject profile (``?subject=...``)."""
-    return {column: st.column_config.LinkColumn(column, display_text=r"subject=(.*)$")}
-
-
-def with_subject_links(df: pl.DataFrame, column: str = "USUBJID") -> pl.DataFrame:
-    return df.with_columns(("./subject?subject=" + pl.col(column)).alias(column))
-
-
 def linked_table(df: pl.DataFrame, name: str, key: str | None = None) -> None:
-    """A table whose USUBJID links to the subject profile; the CSV keeps plain IDs."""
-    st.dataframe(with_subject_links(df), width="stretch", hide_index=True,
-                 column_config=subject_link_config())
+    """A table whose rows open the subject profile when selected (within the signed-in session:
+    a plain link would open a new tab, i.e. a new session that must sign in again)."""
+    key = key or f"tbl_{name}"
+    can_open = "subject" in pages_for(st.session_state.get("role", ""))
+    event = st.dataframe(df, width="stretch", hide_index=True, key=key,
+                         on_select="rerun" if can_open else "ignore", selection_mode="single-row")
+    if can_open:
+        st.caption("Select a row to open that subject's profile.")
+        rows = event.selection.rows if event is not None else []
+        if rows:
+            st.switch_page(PAGES["subject"][0], query_params={"subject": df["USUBJID"][rows[0]]})
     st.download_button(f"Download {name} (CSV)", df.write_csv(), file_name=f"{name}.csv",
-                       mime="text/csv", key=key or f"dl_{name}")
+                       mime="text/csv", key=f"dl_{name}")
 
 
 TARGET = TARGET_ENROLLED

@@ -143,10 +143,15 @@ def test_subject_profile_opened_by_link(app, files, monkeypatch):
     assert metric(at, "First infusion (day 1)") == "2024-01-22"
 
 
-def test_listings_link_to_the_subject_profile(app):
+def test_selecting_a_listing_row_opens_the_subject_profile(app):
     at = app("safety")
-    listing = at.dataframe[0].value
-    assert all(v.startswith("./subject?subject=jRCTs031230358-") for v in listing["USUBJID"])
+    # the serious AE listing's only row is 02-001's pneumonia; select it as the browser would
+    sae = at.dataframe[1]
+    assert sae.value["USUBJID"].tolist() == [U4]
+    at.session_state["tbl_serious_adverse_events"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert at.title[0].value == "Subject profile"
+    assert metric(at, "Status") == "COMPLETED WEEK 24"  # 02-001, not the first subject (01-001)
 
 
 def test_data_quality_shows_runs_latest_refusal_and_warnings(app):
