@@ -147,8 +147,9 @@ def _draw_subjects(rng, n, n_sites, first, cut, sf_rate) -> list[_Subject]:
     subjects: list[_Subject] = []
     counters = [0] * n_sites
     sex_f = rng.random(n) < 0.9
-    ages = np.clip(np.round(rng.gamma(6.0, 6.0, n) + 14), 18, 79).astype(int)
-    weights = np.where(sex_f, rng.normal(53, 8, n), rng.normal(65, 10, n)).clip(38, 110)
+    ages = np.clip(np.round(rng.gamma(4.0, 7.0, n) + 16), 18, 79).astype(int)
+    # Right-skewed body weights without a pile-up at a floor (women ~53 kg, men ~65 kg).
+    weights = np.where(sex_f, 40 + rng.gamma(3.0, 4.5, n), 48 + rng.gamma(3.0, 5.7, n))
     heights = np.where(sex_f, rng.normal(157, 6, n), rng.normal(170, 6, n)).clip(140, 195)
     responder = rng.random(n) < 0.6
     japanese = rng.random(n) < 0.5
