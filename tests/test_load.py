@@ -285,3 +285,34 @@ def test_validate_leaves_an_existing_warehouse_byte_identical(warehouse_copy, ma
     assert sha256_of(wh) == before
     outcomes = {r["run_id"]: r["outcome"] for r in runlog.list_runs(wh_paths.runs_dir(wh))}
     assert outcomes[ok.run_id] == "valid" and outcomes[refused.run_id] == "refused"
+
+
+def test_a_second_load_waits_for_the_lock_of_the_first(warehouse_copy, make_export):
+    import fcntl
+    import threading
+
+    wh = warehouse_copy
+    before = sha256_of(wh)
+    waiting = threading.Event()
+    results = []
+
+    def progress(message: str) -> None:
+        if message.startswith("waiting: another load"):
+            waiting.set()
+
+    fd = os.open(etl_load.lock_path(wh), os.O_RDWR)   # stands for a load in progress
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        second = threading.Thread(
+            target=lambda: results.append(load_exports([make_export("02")], wh, progress)))
+        second.start()
+        while not waiting.wait(0.05):
+            assert second.is_alive(), "the second load ran without waiting for the lock"
+        assert sha256_of(wh) == before
+        assert not list(wh.parent.glob(wh.name + ".tmp-*"))
+    finally:
+        os.close(fd)
+    second.join()
+
+    assert results[0].outcome == "loaded", (results[0].error, [str(p) for p in results[0].problems])
+    assert sorted(site_counts(wh)["dm"]) == ["01", "02"]
