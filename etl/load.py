@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import fcntl
 import hashlib
 import os
 import shutil
-import stat
 import sys
 import tempfile
 import time
@@ -377,7 +377,6 @@ def _ts(value: str | None):
     """run.json's ``...Z`` UTC string -> naive UTC datetime for a TIMESTAMP column."""
     if not value:
         return None
-    import datetime as dt
     return dt.datetime.strptime(value.rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
 
 

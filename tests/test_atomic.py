@@ -8,7 +8,6 @@ guesses.
 """
 from __future__ import annotations
 
-import os
 import queue
 import shutil
 import signal

@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 import stat
 import zipfile
 from pathlib import Path
