@@ -32,12 +32,14 @@ grid = visits.unpivot(index=["USUBJID", "AVISIT", "VISITNUM"],
     pl.col("criterion").replace({"LLDASFL": "LLDAS", **{f"CRIT{i}FL": f"C{i}" for i in range(1, 6)}}),
     pl.col("flag").fill_null("missing"))
 if grid.height:
+    grid = grid.with_columns(pl.col("USUBJID").str.slice(-6).alias("subject"))  # site-subject
     st.altair_chart(alt.Chart(grid).mark_rect(stroke="white").encode(
-        x=alt.X("AVISIT:N", sort=alt.EncodingSortField("VISITNUM"), title="Visit"),
-        y=alt.Y("USUBJID:N", title=None), color=alt.Color("flag:N", scale=alt.Scale(
+        x=alt.X("AVISIT:N", sort=alt.EncodingSortField("VISITNUM"), title=None),
+        y=alt.Y("subject:N", title=None), color=alt.Color("flag:N", title="met", scale=alt.Scale(
             domain=["Y", "N", "missing"], range=["#2e7d32", "#c62828", "#bdbdbd"])),
-        tooltip=["USUBJID", "AVISIT", "criterion", "flag"]).facet(
-        column=alt.Column("criterion:N", sort=["LLDAS", "C1", "C2", "C3", "C4", "C5"])))
+        tooltip=["USUBJID", "AVISIT", "criterion", "flag"]).properties(width=220).facet(
+        facet=alt.Facet("criterion:N", sort=["LLDAS", "C1", "C2", "C3", "C4", "C5"], title=None),
+        columns=3))
 linked_table(visits, "lldas_by_visit")
 
 st.subheader("SLEDAI-2K over time")

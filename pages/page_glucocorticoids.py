@@ -30,7 +30,7 @@ if psl.height:
                     + alt.Chart(weeks).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="week:Q"),
                     width="stretch")
     st.caption("Red: 7.5 mg/day. Grey dashed: weeks 12 and 24. Dotted per subject: 0.6 mg/kg/day "
-               "ceiling (baseline weight). Triangles: pulse days (IV ≥ 250 mg PSL-eq).")
+               "ceiling (baseline weight). Triangles: pulse days (IV ≥ 250 mg PSL-eq). On the log scale a dose of 0 is drawn at 0.5.")
 else:
     st.info("No glucocorticoid data.")
 
