@@ -1,0 +1,187 @@
+"""``python -m bench [--sizes 10,1000,10000]``: how long each stage takes, and its peak memory, on
+synthetic trials of growing size. Not part of the test suite.
+
+For each size N the benchmark writes a trial of N screened subjects (``synth``; about 500 subjects
+per site, all UTF-8, export.json data cut 2026-11-01) into a temporary folder, then runs each
+stage ALONE in a fresh Python process (bench/stages.py) and reports:
+
+- time: measured inside the process around the work (interpreter start and imports excluded;
+  the validator's Great Expectations import is shown apart);
+- peak memory: the process's peak resident set size from the kernel (``os.wait4`` rusage
+  ``ru_maxrss``), i.e. everything the process held — Python, the libraries it imported, Polars /
+  DuckDB / Arrow buffers — not only the Python heap (tracemalloc sees Python objects only, so it is
+  not used). A bare ``python -c "import polars, duckdb"`` is the floor of that column (shown).
+
+Stages: generate (synth), read (etl.read.read_export of every export), validate
+(etl.validate.validate_exports: read + GX suites + cross-file rules), load (etl.load.load_exports;
+its per-stage timings validate / archive / write / derive / audit come from the run's run.json
+"timings"), each page under pages/ rendered with Streamlit's AppTest through app.py on the loaded
+warehouse, and the floor: DuckDB alone reading the same CSV files into one table per domain.
+
+The table is printed and written to ``bench/results/<UTC date>-<N>.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+CUT = "2026-11-01"
+SUBJECTS_PER_SITE = 500
+
+
+def run_stage(stage: str, args: dict, timeout: float = 3600) -> dict:
+    """Run one stage in a child process; its JSON result plus wall time and peak RSS (MB).
+
+    The child is reaped with ``os.wait4`` so its OWN rusage is read (``RUSAGE_CHILDREN`` would
+    give the maximum over every child so far)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), GX_ANALYTICS_ENABLED="false")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "bench.stages", stage, json.dumps(args)],
+                                cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    result: dict = {"wall": wall, "rss_mb": usage.ru_maxrss / 1024.0}  # Linux: kilobytes
+    if proc.returncode != 0:
+        lines = stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        result["error"] = lines[-1]
+        return result
+    result.update(json.loads(stdout.strip().splitlines()[-1]))
+    return result
+
+
+def page_files() -> list[Path]:
+    return sorted((ROOT / "pages").glob("page_*.py"))
+
+
+def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
+    sites = max(1, math.ceil(n / SUBJECTS_PER_SITE))
+    if n < 20:
+        sites = min(2, n)
+    base = Path(tempfile.mkdtemp(prefix=f"trialdash-bench-{n}-"))
+    exports_dir = base / "exports"
+    rows: list[list[str]] = []
+    info: dict = {"subjects": n, "sites": sites, "seed": seed}
+
+    def add(stage: str, r: dict, note: str = "") -> None:
+        if r.get("error"):
+            note = (note + "; " if note else "") + "ERROR: " + str(r["error"])[:160]
+        secs = r.get("seconds")
+        rows.append([stage, "" if secs is None else f"{secs:.2f}",
+                     "" if r.get("rss_mb") is None else f"{r['rss_mb']:.0f}", note])
+        print(f"  {stage:<32} {rows[-1][1]:>8} s {rows[-1][2]:>7} MB  {note}", flush=True)
+
+    print(f"== {n} subjects, {sites} site(s) in {base}", flush=True)
+    r = run_stage("generate", {"seed": seed, "subjects": n, "sites": sites, "cut": CUT,
+                               "out": str(exports_dir)})
+    add("generate (synth)", r, f"generate {r.get('generate', 0):.2f} s + write "
+        f"{r.get('write', 0):.2f} s")
+    exports = [str(p) for p in sorted(exports_dir.iterdir())]
+    size_mb = sum(f.stat().st_size for f in exports_dir.rglob("*") if f.is_file()) / 2**20
+    info["csv_mb"] = round(size_mb, 1)
+
+    r = run_stage("duckdb", {"exports": exports})
+    info["rows"] = r.get("rows")
+    add("floor: DuckDB read_csv only", r, f"{r.get('rows', '?')} rows, {size_mb:.1f} MB of CSV")
+    r = run_stage("read", {"exports": exports})
+    add("read (etl.read)", r, "")
+    r = run_stage("validate", {"exports": exports})
+    add("validate (etl.validate)", r, f"{r.get('problems', '?')} problems; GX import "
+        f"{r.get('import', 0):.1f} s not included (the load's validate includes it)")
+    if r.get("problems"):
+        info["validate_problems"] = r.get("first_problems")
+
+    warehouse = base / "warehouse" / "bench.duckdb"
+    warehouse.parent.mkdir()
+    r = run_stage("load", {"exports": exports, "warehouse": str(warehouse)})
+    t = r.get("timings", {})
+    add("load (etl.load), whole", r, f"outcome {r.get('outcome', '?')}; peak memory is the "
+        "whole load process")
+    for stage in ("validate", "archive", "write", "derive", "audit"):
+        if stage in t:
+            rows.append([f"  load: {stage}", f"{t[stage]:.2f}", "", "from run.json timings"])
+            print(f"  {'  load: ' + stage:<32} {t[stage]:>8.2f} s", flush=True)
+    if warehouse.exists():
+        info["warehouse_mb"] = round(warehouse.stat().st_size / 2**20, 1)
+        for page in page_files():
+            r = run_stage("page", {"warehouse": str(warehouse), "page": f"pages/{page.name}"})
+            note = "AppTest, signed in as PI"
+            if r.get("errors"):
+                note += "; page errors: " + " | ".join(r["errors"])[:160]
+            if page.stem == "page_overview":
+                note += "; the sign-in run (overview is the home page)"
+            add(f"page: {page.stem.removeprefix('page_')}", r, note)
+    else:
+        rows.append(["pages", "", "", "not measured: the load did not produce a warehouse"])
+    shutil.rmtree(base, ignore_errors=True)
+    return rows, info
+
+
+def baseline_rss() -> float:
+    """Peak RSS of a process that only imports Polars and DuckDB: the floor of the memory column."""
+    proc = subprocess.Popen([sys.executable, "-c", "import polars, duckdb"], cwd=ROOT)
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return usage.ru_maxrss / 1024.0
+
+
+def markdown(rows: list[list[str]], info: dict, base_rss: float | None) -> str:
+    head = (f"# Benchmark: {info['subjects']:,} subjects ({info['sites']} sites)\n\n"
+            f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.node() or 'host'} · "
+            f"{os.cpu_count()} CPUs (load average at the end {os.getloadavg()[0]:.1f}: other "
+            "processes share them, so times are upper bounds) · Python "
+            f"{platform.python_version()} · "
+            f"{info.get('rows', '?')} CSV rows, {info.get('csv_mb', '?')} MB · warehouse "
+            f"{info.get('warehouse_mb', '?')} MB · seed {info['seed']}\n\n"
+            "Each stage ran alone in a fresh Python process (`python -m bench`, bench/stages.py). "
+            "Time: around the work only, imports excluded. Peak memory: the process's peak "
+            "resident set size (kernel rusage `ru_maxrss`), libraries included; "
+            f"`python -c \"import polars, duckdb\"` alone peaks at {base_rss or 0:.0f} MB.\n\n")
+    table = ["| stage | time (s) | peak RSS (MB) | notes |", "|---|---:|---:|---|"]
+    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    extra = ""
+    if info.get("validate_problems"):
+        extra = "\n\nFirst validation problems:\n\n" + "\n".join(
+            f"- `{p}`" for p in info["validate_problems"])
+    return head + "\n".join(table) + extra + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10,1000,10000",
+                        help="comma-separated numbers of screened subjects (default 10,1000,10000)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    base_rss = baseline_rss()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for n in sizes:
+        rows, info = bench_size(n, args.seed)
+        text = markdown(rows, info, base_rss)
+        print(text)
+        if not args.no_write:
+            path = RESULTS / f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}-{n}.md"
+            path.write_text(text, encoding="utf-8")
+            print(f"written: {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
