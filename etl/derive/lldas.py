@@ -19,6 +19,14 @@ PGA_MAX = 1.0
 PSL_MAX = 7.5
 DORIS_PGA_BELOW = 0.5
 DORIS_PSL_MAX = 5.0
+# Doses are compared with thresholds at 0.01 mg: R-PSL states 0.75 mg betamethasone equals
+# prednisolone 5 mg, while 0.75 x 6.67 = 5.0025; and float sums of regimens are not exact.
+DOSE_DECIMALS = 2
+
+
+def dose_at_most(psldose: str, limit: float) -> pl.Expr:
+    """PSL-equivalent dose <= limit, compared at 0.01 mg (R-PSL, R-LLDAS C4, R-DORIS)."""
+    return pl.col(psldose).round(DOSE_DECIMALS) <= limit
 
 
 def yn_bool(col: str | pl.Expr) -> pl.Expr:
@@ -56,7 +64,7 @@ def crit3(pga="PGA") -> pl.Expr:
 
 def crit4(psldose="PSLDOSE") -> pl.Expr:
     """R-LLDAS C4: prednisolone-equivalent dose on the assessment date <= 7.5 mg/day (R-PSL)."""
-    return all_of(pl.col(psldose) <= PSL_MAX)
+    return all_of(dose_at_most(psldose, PSL_MAX))
 
 
 def crit5(istol="ISTOL") -> pl.Expr:
@@ -73,7 +81,7 @@ def lldas_flag(*crits: str) -> pl.Expr:
 def doris_flag(clinsled="CLINSLED", pga="PGA", psldose="PSLDOSE") -> pl.Expr:
     """R-DORIS: clinical SLEDAI-2K = 0, PGA < 0.5, PSL-eq <= 5 mg/day; missing data -> null."""
     return all_of(pl.col(clinsled) == 0, pl.col(pga) < DORIS_PGA_BELOW,
-                  pl.col(psldose) <= DORIS_PSL_MAX)
+                  dose_at_most(psldose, DORIS_PSL_MAX))
 
 
 def with_previous_sledai(sledai: pl.DataFrame) -> pl.DataFrame:

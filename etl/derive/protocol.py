@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import polars as pl
+from etl.derive.lldas import dose_at_most
 
 
 MAX_DAYS_PSL_TO_INFUSION = 14
@@ -45,7 +46,7 @@ def psl_above_ceiling(adsl: pl.DataFrame, daily: pl.DataFrame) -> pl.DataFrame:
 
 def psl_above_target_week12(adpslwk: pl.DataFrame) -> pl.DataFrame:
     """R-PROTOCOL: dose above 7.5 mg/day on the week-12 date (the PI may justify it)."""
-    return (adpslwk.filter((pl.col("AVISITN") == 12) & (pl.col("PSLDOSE") > WK12_TARGET))
+    return (adpslwk.filter((pl.col("AVISITN") == 12) & ~dose_at_most("PSLDOSE", WK12_TARGET))
             .with_columns(FLAGCD=pl.lit("PSL_ABOVE_7_5_WK12"), ADT=pl.col("WKDT"),
                           DETAIL=pl.format("{} mg/day on the week-12 date; target <= 7.5", pl.col("PSLDOSE")))
             .select(FLAG_COLUMNS))
