@@ -47,8 +47,8 @@ def test_validate_valid_export_exits_0_with_progress_on_stderr(make_export, tmp_
 
     out, err = capsys.readouterr()
     assert code == 0, out + err
-    assert "dm.csv" in err              # stage lines name the file being validated
-    assert "valid:" not in err and "dm.csv" not in out
+    assert "validating 1 export(s)" in err and "site01" in err   # stage lines go to stderr
+    assert "valid:" not in err and "validating" not in out
     assert out.startswith("valid: 1 export(s)")
     assert not wh.exists()
     report = Path(out.split("report: ")[1].split("\n")[0])
