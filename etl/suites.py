@@ -161,6 +161,17 @@ def _domain_specific(domain: str) -> list[dict]:
                    rule="ARM does not agree with ARMCD=SCRNFAIL (expected Screen Failure)",
                    condition='ARMCD=="SCRNFAIL"'),
         ]
+    elif domain == "ds":
+        milestones = ["INFORMED CONSENT OBTAINED", "ENROLLED"]
+        events = [t for t in CONTROLLED_TERMS["ds"]["DSDECOD"] if t not in milestones]
+        out += [
+            in_set("DSDECOD", milestones, f"{CONTRACT} ds.csv: milestones", rule="not a protocol "
+                   "milestone (INFORMED CONSENT OBTAINED, ENROLLED)",
+                   condition='DSCAT=="PROTOCOL MILESTONE"'),
+            in_set("DSDECOD", events, f"{CONTRACT} ds.csv: disposition events",
+                   rule="not a disposition event (" + ", ".join(events) + ")",
+                   condition='DSCAT=="DISPOSITION EVENT"'),
+        ]
     elif domain == "ie":
         inc = [c for c in CONTROLLED_TERMS["ie"]["IETESTCD"] if c.startswith("IN")]
         exc = [c for c in CONTROLLED_TERMS["ie"]["IETESTCD"] if c.startswith("EX")]
