@@ -37,9 +37,11 @@ else:
 wk = queries.psl_weeks(sites)
 st.subheader("Dose and cumulative dose at weeks 12 and 24")
 table(wk, "psl_weeks")
-d = queries.psl_discontinued(24, sites)
-st.metric("PSL discontinued at week 24 (subjects / due)", frac(d.get("discontinued"), d.get("due")))
-st.caption(f"Not yet due: {d.get('not_yet_due') or 0}")
+d = queries.endpoint("PSLDISC", 24, sites)  # R-ENDPOINT: discontinued the study = not a responder
+st.metric("PSL discontinued at week 24 (subjects / due)", frac(d["responders"], d["due"]))
+st.caption(f"Not yet due: {d['not_yet_due']} · a subject who left the study before week 24 is due "
+           "and counts as a non-responder (R-ENDPOINT); DISCFL in the table above is only the dose "
+           "on the week-24 date.")
 st.subheader("Taper flags (R-PROTOCOL)")
 flags = queries.protocol_flags(sites)
 table(flags.filter(pl.col("FLAGCD").is_in(["LATE_FIRST_INFUSION", "PSL_ABOVE_CEILING",

@@ -64,7 +64,10 @@ INSERTS = """
       ($u4, '02', 'LLDAS', 'LLDAS', 12, '2024-04-15', 'Y', 'N', 'LLDAS N'),
       ($u1, '01', 'LLDAS', 'LLDAS', 24, '2024-06-28', 'N', NULL, 'not yet due'),
       ($u2, '01', 'LLDAS', 'LLDAS', 24, '2024-10-05', 'N', NULL, 'not yet due'),
-      ($u4, '02', 'LLDAS', 'LLDAS', 24, '2024-07-08', 'Y', 'Y', 'LLDAS Y');
+      ($u4, '02', 'LLDAS', 'LLDAS', 24, '2024-07-08', 'Y', 'Y', 'LLDAS Y'),
+      ($u1, '01', 'PSLDISC', 'PSL discontinued', 24, '2024-06-28', 'N', NULL, 'not yet due'),
+      ($u2, '01', 'PSLDISC', 'PSL discontinued', 24, '2024-10-05', 'N', NULL, 'not yet due'),
+      ($u4, '02', 'PSLDISC', 'PSL discontinued', 24, '2024-07-08', 'Y', 'Y', 'PSLDISC Y');
     INSERT INTO adam.adlldas (USUBJID, SITEID, AVISIT, AVISITN, VISITNUM, ADT, ADY, SLEDAI, PGA,
         PSLDOSE, CRIT1FL, CRIT2FL, CRIT3FL, CRIT4FL, CRIT5FL, LLDASFL) VALUES
       ($u1, '01', 'WEEK 0', 0, 2, '2024-01-12', 1, 10, 2.0, 40, 'N', NULL, 'N', 'N', 'Y', 'N'),

@@ -103,7 +103,7 @@ def test_efficacy_endpoints_with_denominators(app):
 
 def test_glucocorticoids_curve_threshold_and_week24_discontinuation(app):
     at = app("glucocorticoids")
-    # week 24: 02-001 due with dose 0 (DISCFL Y); 01-001 not yet due -> 1 / 1
+    # ADEFF PSLDISC week 24: 02-001 due and Y; the two site-01 subjects not yet due -> 1 / 1
     assert metric(at, "PSL discontinued at week 24") == "1 / 1 (100%)"
     spec = chart_specs(at)[0]
     assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"

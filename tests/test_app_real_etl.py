@@ -100,6 +100,8 @@ def test_real_psl_at_week_12(app):
     wk = next(d.value for d in at.dataframe if "CUMDOSE" in d.value.columns)
     row = wk[(wk["USUBJID"] == f"{S}-02-001") & (wk["AVISITN"] == 12)]
     assert (row["PSLDOSE"].tolist(), row["CUMDOSE"].tolist()) == ([15.0], [2050.0])
+    # week 24 (day 176 = 2024-07-08) is after both cuts: nobody due
+    assert metric(at, "PSL discontinued at week 24") == "0 / 0 (–)"
 
 
 def test_real_safety_counts(app):

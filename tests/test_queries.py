@@ -69,9 +69,10 @@ def test_user_text_reaches_sql_only_as_a_bound_parameter(wh):
     assert queries.adverse_events().height == 3  # the table is still there
 
 
-def test_psl_discontinued_at_week_24_among_due(wh):
-    # week 24: 02-001 due, DISCFL Y; 01-001 not yet due
-    assert queries.psl_discontinued(24) == {"discontinued": 1, "due": 1, "not_yet_due": 1}
+def test_psl_discontinued_at_week_24_is_the_adeff_endpoint(wh):
+    # ADEFF PSLDISC week 24: 02-001 due and Y; 01-001, 01-002 not yet due
+    e = queries.endpoint("PSLDISC", 24)
+    assert (e["responders"], e["due"], e["not_yet_due"]) == (1, 1, 2)
 
 
 def test_no_connection_is_held_after_a_query(wh):

@@ -192,14 +192,6 @@ def psl_weeks(sites: Sites = None) -> pl.DataFrame:
               "FROM adam.adpslwk WHERE {site} ORDER BY AVISITN, USUBJID", sites)
 
 
-def psl_discontinued(week: int, sites: Sites = None) -> dict:
-    """Subjects with DISCFL 'Y' among those due at the week (ADPSLWK)."""
-    return _scalar_row(_q("SELECT count(*) FILTER (DISCFL = 'Y' AND DUEFL = 'Y') AS discontinued, "
-                          "count(*) FILTER (DUEFL = 'Y') AS due, count(*) FILTER (DUEFL <> 'Y') "
-                          "AS not_yet_due FROM adam.adpslwk WHERE AVISITN = $w AND {site}",
-                          sites, w=week))
-
-
 # ---- protocol flags, warnings ----------------------------------------------------------------
 
 def protocol_flags(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
