@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.contract import (AE_SERIOUS_CRITERIA, CONTROLLED_TERMS, DOMAINS, EXPORT_META_FILE,
+                          VISITNUM_OF as K_VISITNUM,
                           REGISTRATION_DATE, SLEDAI_TOTAL, STUDYID)
 from synth.export import csv_text, site_folder_name, write_export
 
@@ -235,6 +236,22 @@ def corrupt_variants(frames: dict[str, pl.DataFrame], data_cut: dt.date) -> list
     variant("dm_rfstdtc_not_first_infusion", "RFSTDTC is the date of the earliest ex.csv row",
             f"dm.csv:{_row(i)}: RFSTDTC={shifted}: RFSTDTC must be the date of the subject's first "
             f"ex.csv infusion ({rfst})", {"dm": _set(dm, i, "RFSTDTC", shifted)})
+    first_psl = (pl.col("CMDECOD") == "PREDNISOLONE") & (
+        pl.col("USUBJID") != pl.col("USUBJID").shift(1).fill_null(""))
+    i = _first(cm, first_psl)
+    month = cm.get_column("CMSTDTC")[i][:7]
+    variant("cm_glucocorticoid_partial_date", "glucocorticoid rows are full dates",
+            f"cm.csv:{_row(i)}: CMSTDTC={month}: glucocorticoid rows need full dates (YYYY-MM-DD): "
+            "partial date not allowed", {"cm": _set(cm, i, "CMSTDTC", month)})
+    ie = frames["ie"]
+    i = _first(ie, pl.col("IETESTCD").str.starts_with("IN"))
+    variant("ie_category_disagrees_with_code", "IECAT agrees with the code's prefix",
+            f"ie.csv:{_row(i)}: IECAT=EXCLUSION: IECAT must be INCLUSION for an IN code",
+            {"ie": _set(ie, i, "IECAT", "EXCLUSION")})
+    i = _first(vs, (pl.col("VSTESTCD") == "TEMP") & (pl.col("VISIT") == "WEEK 4"))
+    variant("vs_visitnum_disagrees_with_visit", "VISIT and VISITNUM follow the schedule (R-DAY)",
+            f"vs.csv:{_row(i)}: VISITNUM=4: VISITNUM does not agree with VISIT=WEEK 4 "
+            f"(expected {K_VISITNUM['WEEK 4']}, R-DAY)", {"vs": _set(vs, i, "VISITNUM", "4")})
     i = _first(ds, pl.col("DSDECOD") == "ENROLLED")
     who = ds.get_column("USUBJID")[i]
     j = _first(dm, pl.col("USUBJID") == who)
