@@ -111,8 +111,12 @@ def test_load_killed_at_any_stage_leaves_previous_or_new_warehouse(stage, wareho
 
 READER = r"""
 import os, sys, time, duckdb
-wh, stop = sys.argv[1], sys.argv[2]
+wh, stop, mark = sys.argv[1], sys.argv[2], sys.argv[3]
+marked = False
 while not os.path.exists(stop):
+    if not marked and os.path.exists(mark):
+        marked = True
+        print("mark", flush=True)  # every connection from here on starts after the load ended
     try:
         con = duckdb.connect(wh, read_only=True)
         try:
@@ -134,42 +138,55 @@ print("stopped", flush=True)
 def test_reader_in_another_process_works_throughout_a_load(warehouse_copy, site02_export,
                                                           states, tmp_path):
     wh = warehouse_copy
-    stop, resume = tmp_path / "stop", tmp_path / "resume"
+    stop, resume, mark = tmp_path / "stop", tmp_path / "resume", tmp_path / "mark"
     # What the reader must see: adsl has one row per dm row (R-ENROL: ADSL is one row per
     # screened subject), so old = site 01's dm rows, new = twice that.
     n_dm = states["old_counts"]["dm"]["01"]
     old_line, new_line = f"ok 01 01 {n_dm}", f"ok 01,02 01,02 {2 * n_dm}"
 
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(wh), str(stop)],
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(wh), str(stop), str(mark)],
                               stdout=subprocess.PIPE, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x.strip()) for x in reader.stdout],
-                     daemon=True).start()
-    seen = [lines.get()]
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for x in reader.stdout:
+            lines.put(x.strip())
+        lines.put(None)                           # the reader ended
+
+    def next_line() -> str:
+        line = lines.get()
+        assert line is not None, f"the reader process ended early: {seen}"
+        return line
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    seen.append(next_line())
     load = start_load(site02_export, wh, "before_replace", resume)
     try:
         wait_for_pause(load, "before_replace")   # the new file is complete, not yet swapped in
         while not lines.empty():
-            seen.append(lines.get())
+            seen.append(next_line())
         for _ in range(3):                        # reads while the new file waits beside the old
-            seen.append(lines.get())
+            seen.append(next_line())
         resume.touch()
         assert load.wait() == 0
         load.stderr.close()
-        while new_line not in seen[-1:] and "stopped" not in seen[-1:]:
-            seen.append(lines.get())
-        for _ in range(3):
-            seen.append(lines.get())
+        mark.touch()
+        while seen[-1] != "mark":
+            seen.append(next_line())
+        for _ in range(3):                        # connections opened after the load ended
+            seen.append(next_line())
+            assert seen[-1] == new_line, seen[-1]
     finally:
         stop.touch()
         reader.wait()
         if load.poll() is None:
             load.kill()
-    while not lines.empty():
-        seen.append(lines.get())
+    while (line := lines.get()) is not None:
+        seen.append(line)
 
     assert [x for x in seen if x.startswith("error")] == []
-    reads = [x for x in seen if x != "stopped"]
+    reads = [x for x in seen if x not in ("stopped", "mark")]
     assert set(reads) <= {old_line, new_line}, set(reads)
     first_new = reads.index(new_line)
     assert first_new > 0 and all(x == old_line for x in reads[:first_new])
