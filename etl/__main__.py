@@ -26,6 +26,12 @@ Run `python -m etl COMMAND --help` for the details of one command.
 """
 
 EPILOG = """\
+examples:
+  python -m etl validate incoming/site01            check a delivery before anything else
+  python -m etl load incoming/site01 incoming/site02.zip
+  python -m etl load demo/exports/site01 --warehouse warehouse/demo.duckdb
+  python -m etl runs                                 who loaded what, when, with which outcome
+
 exit status:
   0  loaded (load) / every export valid (validate) / history listed (runs)
   1  refused: an export breaks a contract rule, a file cannot be read, or a .zip is unsafe.
