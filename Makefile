@@ -41,4 +41,5 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
+	chmod -R u+w warehouse/*.archive 2>/dev/null || true  # the archive is read-only by design
 	rm -rf $(VENV) warehouse/*.duckdb warehouse/*.runs warehouse/*.archive
