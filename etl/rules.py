@@ -13,6 +13,7 @@ Cited sections are of site-export-contract.md unless a clinical rule ID (R-...) 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import polars as pl
 
@@ -138,7 +139,7 @@ def _site(frames, export: Export, out: _Out) -> None:
         return
     site = dm.filter(pl.col("SITEID").str.contains(r"^\d{2}$"))
     ref = export.siteid
-    where = "export.json" if (export.folder / "export.json").is_file() else "rows"
+    where = "export.json" if ref is not None and _meta_siteid(export) == ref else "rows"
     if ref is None:
         counts = site.group_by("SITEID").len().sort(["len", "SITEID"], descending=[True, False])
         if counts.height == 0:
@@ -156,6 +157,14 @@ def _site(frames, export: Export, out: _Out) -> None:
         (pl.lit("USUBJID must equal STUDYID-SITEID-SUBJID (") + expected + pl.lit(")"))
         .alias("_RULE"))
     out.rows("dm", bad, "USUBJID", rule_column="_RULE")
+
+
+def _meta_siteid(export: Export) -> str | None:
+    try:
+        meta = json.loads((export.folder / "export.json").read_bytes().decode("utf-8-sig"))
+        return meta.get("siteid") if isinstance(meta, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
 def _identifiers(frames, out: _Out) -> None:

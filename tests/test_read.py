@@ -171,3 +171,14 @@ def test_reading_does_not_import_great_expectations():
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_malformed_export_json_is_refused_and_the_cut_falls_back_to_the_rows(valid_site01, tmp_path):
+    folder = copy(valid_site01, tmp_path)
+    (folder / "export.json").write_text('{"siteid": "1", "data_cut": "01/03/2024"}', encoding="utf-8")
+    export, problems = read_export(folder, tmp_path / "work")
+    assert texts(problems) == [
+        "export.json: siteid=1: siteid must be two digits",
+        "export.json: data_cut=01/03/2024: data_cut must be a full ISO 8601 date YYYY-MM-DD"]
+    # siteid from the rows (every dm row says 01); cut = latest row date 2024-02-12 (ex.csv)
+    assert (export.siteid, export.data_cut, export.data_cut_source) == ("01", dt.date(2024, 2, 12), "rows")
