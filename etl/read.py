@@ -196,6 +196,12 @@ def _parse_csv(text: str) -> tuple[pl.DataFrame | None, str]:
         return None, f"not a valid CSV file ({first})"
     frame = frame.with_columns(
         [pl.col(c).str.strip_chars().replace("", None).alias(c) for c in frame.columns])
+    # Blank lines at the end of a file (spreadsheets leave them) are not records; dropping only
+    # trailing ones keeps "frame row i = record i + 2". A blank line inside is kept (and refused).
+    filled = frame.select(pl.any_horizontal(pl.all().is_not_null()).alias("x")).get_column("x")
+    last = filled.arg_true().max() if filled.any() else -1
+    if last is not None and last + 1 < frame.height:
+        frame = frame.head(last + 1)
     return frame, ""
 
 

@@ -165,8 +165,8 @@ def test_ragged_csv_is_refused(valid_site01, tmp_path):
     assert len(problems) == 1 and str(problems[0]).startswith("vs.csv: not a valid CSV file (")
 
 
-def test_reading_does_not_import_great_expectations():
-    code = ("import sys, etl.read, etl.contract, etl.rules, etl.suites; "
+def test_reading_and_importing_the_validator_do_not_import_great_expectations():
+    code = ("import sys, etl.read, etl.contract, etl.rules, etl.suites, etl.validate; "
             "print('great_expectations' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
                          text=True, check=True)
@@ -182,3 +182,11 @@ def test_malformed_export_json_is_refused_and_the_cut_falls_back_to_the_rows(val
         "export.json: data_cut=01/03/2024: data_cut must be a full ISO 8601 date YYYY-MM-DD"]
     # siteid from the rows (every dm row says 01); cut = latest row date 2024-02-12 (ex.csv)
     assert (export.siteid, export.data_cut, export.data_cut_source) == ("01", dt.date(2024, 2, 12), "rows")
+
+
+def test_trailing_blank_lines_are_not_records(valid_site01, tmp_path):
+    folder = copy(valid_site01, tmp_path)
+    with open(folder / "vs.csv", "a", encoding="utf-8") as f:
+        f.write("\n\n,,,,,,,,,,,\n")   # two blank lines and a record of empty fields
+    export, problems = read_export(folder, tmp_path / "work")
+    assert problems == [] and export.files["vs"].rows == 3  # WEIGHT, HEIGHT, TEMP
