@@ -315,3 +315,17 @@ def test_a_second_load_waits_for_the_lock_of_the_first(warehouse_copy, make_expo
 
     assert results[0].outcome == "loaded", (results[0].error, [str(p) for p in results[0].problems])
     assert sorted(site_counts(wh)["dm"]) == ["01", "02"]
+
+
+def test_missing_derivation_module_fails_the_load_loudly(warehouse_copy, make_export, monkeypatch):
+    import sys
+
+    wh = warehouse_copy
+    before = sha256_of(wh)
+    monkeypatch.setitem(sys.modules, "etl.derive.build", None)   # import now raises ImportError
+
+    result = load_exports([make_export("02")], wh)
+
+    assert result.outcome == "failed" and result.exit_code != 0
+    assert "etl.derive.build" in result.error
+    assert sha256_of(wh) == before
