@@ -26,6 +26,9 @@ if run is None:
 else:
     st.caption(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
                f"HTML report: {run['_report']}")
+    st.code("\n".join(problems["message"].head(50).fill_null("").to_list())
+            + (f"\n... and {problems.height - 50} more (download the table)" if problems.height > 50 else ""),
+            language=None)
     table(problems, "refused_run_problems")
     try:
         with open(run["_report"], "rb") as f:

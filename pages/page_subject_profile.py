@@ -17,6 +17,7 @@ subject = st.selectbox("Subject", subjects, index=subjects.index(wanted) if want
 st.query_params["subject"] = subject
 
 s = queries.adsl(usubjid=subject).row(0, named=True)
+st.subheader(subject)
 c = st.columns(4)
 c[0].metric("Status", s["SUBJSTAT"] or "–")
 c[1].metric("First infusion (day 1)", str(s["TRTSDT"] or "–"))

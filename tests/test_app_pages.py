@@ -139,6 +139,7 @@ def test_subject_profile_opened_by_link(app, files, monkeypatch):
     at.query_params["subject"] = U4
     at.switch_page(PAGE_FILES["subject"]).run()
     assert not at.exception
+    assert at.subheader[0].value == U4
     assert metric(at, "Status") == "COMPLETED WEEK 24"
     assert metric(at, "First infusion (day 1)") == "2024-01-22"
 
@@ -161,6 +162,10 @@ def test_data_quality_shows_runs_latest_refusal_and_warnings(app):
     frames = [d.value for d in at.dataframe]
     runs = next(f for f in frames if "run_id" in f.columns)
     assert runs["outcome"].tolist() == ["refused", "loaded"]
+    # the refusal reads as the contract's messages, as literal text
+    assert at.code[0].value.splitlines() == [
+        "ae.csv:14: AESTDTC=03/02/2024: not an ISO 8601 date",
+        "dm.csv: column PATIENT_NAME is not in the export contract (possible personal data)"]
     problems = next(f for f in frames if "message" in f.columns)
     assert "ae.csv:14: AESTDTC=03/02/2024: not an ISO 8601 date" in problems["message"].tolist()
     warnings = next(f for f in frames if "ITEM" in f.columns)
