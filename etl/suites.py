@@ -42,12 +42,11 @@ def num(column: str) -> str:
     return column + NUM_SUFFIX
 
 
-def _exp(type_: str, column: str, notes: str, rule: str, condition: str | None = None,
+def _exp(type_: str, column: str, notes: str, rule: str, condition: dict | None = None,
          extra_meta: dict | None = None, **kwargs) -> dict:
     kw: dict = {"column": column}
     if condition is not None:
-        kw["row_condition"] = {"pass_through_filter": condition, "type": "pass_through"}
-        kw["condition_parser"] = "pandas"
+        kw["row_condition"] = condition
     kw.update(kwargs)
     meta = {"notes": notes, "rule": rule, **(extra_meta or {})}
     return {"type": type_, "kwargs": kw, "meta": meta, "severity": "critical"}
@@ -77,8 +76,23 @@ def between(column, lo, hi, notes, rule, strict_min=False, **k):
     return _exp("expect_column_values_to_be_between", num(column), notes, rule, **kw, **k)
 
 
-def _q(value: str) -> str:
-    return json.dumps(value)  # a pandas-query string literal
+# Row conditions in GX 1.x's own JSON form (great_expectations.expectations.row_conditions:
+# ``Column("CMCAT") == "GLUCOCORTICOID"``), not the pandas query strings deprecated for GX 2.0.
+def eq(column: str, value: str) -> dict:
+    return {"column": {"name": column}, "operator": "==", "parameter": value, "type": "comparison"}
+
+
+def ne(column: str, value: str) -> dict:
+    return {"column": {"name": column}, "operator": "!=", "parameter": value, "type": "comparison"}
+
+
+def is_in(column: str, values: list[str]) -> dict:
+    return {"column": {"name": column}, "operator": "IN", "parameter": list(values),
+            "type": "comparison"}
+
+
+def and_(*conditions: dict) -> dict:
+    return {"conditions": list(conditions), "type": "and"}
 
 
 NUMERIC_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -117,9 +131,9 @@ def build_suite(domain: str) -> dict:
                              "not an ISO 8601 datetime YYYY-MM-DDThh:mm[:ss] (infusion times are required)",
                              extra_meta=meta))
         elif domain == "cm":
-            gc = 'CMCAT=="GLUCOCORTICOID"'
+            gc = eq("CMCAT", "GLUCOCORTICOID")
             out.append(regex(col, ISO_PARTIAL_OK_REGEX, notes + " for non-glucocorticoids",
-                             "not an ISO 8601 date", condition='CMCAT!="GLUCOCORTICOID"',
+                             "not an ISO 8601 date", condition=ne("CMCAT", "GLUCOCORTICOID"),
                              extra_meta=meta))
             out.append(regex(col, ISO_DATE_OR_DATETIME_REGEX,
                              f"{CONTRACT} cm.csv: glucocorticoid rows are full dates",
@@ -156,10 +170,10 @@ def _domain_specific(domain: str) -> list[dict]:
                   "AGE must be an integer (years)"),
             in_set("ARM", ["Anifrolumab 300 mg IV Q4W"], f"{CONTRACT} dm.csv: ARM agrees with ARMCD",
                    rule="ARM does not agree with ARMCD=ANIFRO (expected Anifrolumab 300 mg IV Q4W)",
-                   condition='ARMCD=="ANIFRO"'),
+                   condition=eq("ARMCD", "ANIFRO")),
             in_set("ARM", ["Screen Failure"], f"{CONTRACT} dm.csv: ARM agrees with ARMCD",
                    rule="ARM does not agree with ARMCD=SCRNFAIL (expected Screen Failure)",
-                   condition='ARMCD=="SCRNFAIL"'),
+                   condition=eq("ARMCD", "SCRNFAIL")),
         ]
     elif domain == "ds":
         milestones = ["INFORMED CONSENT OBTAINED", "ENROLLED"]
@@ -167,24 +181,24 @@ def _domain_specific(domain: str) -> list[dict]:
         out += [
             in_set("DSDECOD", milestones, f"{CONTRACT} ds.csv: milestones", rule="not a protocol "
                    "milestone (INFORMED CONSENT OBTAINED, ENROLLED)",
-                   condition='DSCAT=="PROTOCOL MILESTONE"'),
+                   condition=eq("DSCAT", "PROTOCOL MILESTONE")),
             in_set("DSDECOD", events, f"{CONTRACT} ds.csv: disposition events",
                    rule="not a disposition event (" + ", ".join(events) + ")",
-                   condition='DSCAT=="DISPOSITION EVENT"'),
+                   condition=eq("DSCAT", "DISPOSITION EVENT")),
         ]
     elif domain == "ie":
         inc = [c for c in CONTROLLED_TERMS["ie"]["IETESTCD"] if c.startswith("IN")]
         exc = [c for c in CONTROLLED_TERMS["ie"]["IETESTCD"] if c.startswith("EX")]
         out += [
             in_set("IECAT", ["INCLUSION"], f"{CONTRACT} ie.csv: IECAT agrees with the code's prefix",
-                   rule="IECAT must be INCLUSION for an IN code", condition=f"IETESTCD in {inc}"),
+                   rule="IECAT must be INCLUSION for an IN code", condition=is_in("IETESTCD", inc)),
             in_set("IECAT", ["EXCLUSION"], f"{CONTRACT} ie.csv: IECAT agrees with the code's prefix",
-                   rule="IECAT must be EXCLUSION for an EX code", condition=f"IETESTCD in {exc}"),
+                   rule="IECAT must be EXCLUSION for an EX code", condition=is_in("IETESTCD", exc)),
             in_set("IEORRES", ["N"], f"{CONTRACT} ie.csv: IEORRES N for an inclusion not met",
                    rule="IEORRES must be N (inclusion criterion not met)",
-                   condition=f"IETESTCD in {inc}"),
+                   condition=is_in("IETESTCD", inc)),
             in_set("IEORRES", ["Y"], f"{CONTRACT} ie.csv: IEORRES Y for an exclusion met",
-                   rule="IEORRES must be Y (exclusion criterion met)", condition=f"IETESTCD in {exc}"),
+                   rule="IEORRES must be Y (exclusion criterion met)", condition=is_in("IETESTCD", exc)),
         ]
     elif domain == "ex":
         out.append(between("EXDOSE", 0, 1000, f"{CONTRACT} ex.csv: 0 < EXDOSE <= 1000",
@@ -199,11 +213,11 @@ def _domain_specific(domain: str) -> list[dict]:
                    "is refused until a factor is added",
                    rule="unknown glucocorticoid: no prednisolone-equivalent factor in "
                         "clinical-rules.md R-PSL",
-                   condition='CMCAT=="GLUCOCORTICOID"'),
+                   condition=eq("CMCAT", "GLUCOCORTICOID")),
         ]
     elif domain == "vs":
         for code, (unit, lo, hi) in VITAL_SIGNS.items():
-            cond = f"VSTESTCD=={_q(code)}"
+            cond = eq("VSTESTCD", code)
             out.append(in_set("VSSTRESU", [unit], f"{CONTRACT} vs.csv: {code} in {unit}",
                               rule=f"VSSTRESU must be {unit} for {code}", condition=cond))
             out.append(between("VSSTRESN", lo, hi, f"{CONTRACT} vs.csv: {code} {lo}-{hi} {unit}",
@@ -212,7 +226,7 @@ def _domain_specific(domain: str) -> list[dict]:
         out.append(regex("LBTESTCD", EXPLORATORY_TESTCD_PATTERN, f"{CONTRACT} lb.csv: test codes",
                          "not a lab test code (up to 8 upper-case letters and digits)"))
         for code, (unit, cat) in LAB_TESTS.items():
-            cond = f"LBTESTCD=={_q(code)}"
+            cond = eq("LBTESTCD", code)
             if unit:
                 out.append(in_set("LBSTRESU", [unit], f"{CONTRACT} lb.csv: {code} in {unit}",
                                   rule=f"LBSTRESU must be {unit} for {code}", condition=cond))
@@ -223,10 +237,10 @@ def _domain_specific(domain: str) -> list[dict]:
             out.append(in_set("LBCAT", [cat], f"{CONTRACT} lb.csv: {code} is {cat}",
                               rule=f"LBCAT must be {cat} for {code}", condition=cond))
     elif domain == "qs":
-        sledai = 'QSCAT=="SLEDAI-2K"'
-        item = f'{sledai} and QSTESTCD!={_q(SLEDAI_TOTAL)}'
-        pga = f'QSCAT=="PHYSICIAN GLOBAL ASSESSMENT"'
-        lldas = 'QSCAT=="LLDAS INVESTIGATOR"'
+        sledai = eq("QSCAT", "SLEDAI-2K")
+        item = and_(sledai, ne("QSTESTCD", SLEDAI_TOTAL))
+        pga = eq("QSCAT", "PHYSICIAN GLOBAL ASSESSMENT")
+        lldas = eq("QSCAT", "LLDAS INVESTIGATOR")
         out += [
             in_set("QSTESTCD", list(SLEDAI_ITEMS) + [SLEDAI_TOTAL], "clinical-rules.md R-SLEDAI: codes",
                    rule="not a SLEDAI-2K code (clinical-rules.md R-SLEDAI)", condition=sledai),
@@ -237,7 +251,7 @@ def _domain_specific(domain: str) -> list[dict]:
             in_set("QSORRES", ["PRESENT", "ABSENT"], f"{CONTRACT} qs.csv: SLEDAI-2K items",
                    rule="a SLEDAI-2K item is PRESENT or ABSENT", condition=item),
             regex("QSORRES", r"^\d+$", f"{CONTRACT} qs.csv: SLEDAI-2K total is the score",
-                  "the SLEDAI-2K total must be an integer", condition=f"QSTESTCD=={_q(SLEDAI_TOTAL)}"),
+                  "the SLEDAI-2K total must be an integer", condition=eq("QSTESTCD", SLEDAI_TOTAL)),
             regex("QSORRES", NUMBER_REGEX, f"{CONTRACT} qs.csv: PGA 0-3", "PGA must be a number 0-3",
                   condition=pga),
             between("QSORRES", 0, 3, f"{CONTRACT} qs.csv: PGA 0-3", "PGA must be between 0 and 3",

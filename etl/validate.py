@@ -112,9 +112,7 @@ class _GxRunner:
         self.ctx.config.analytics_enabled = False
         asset = self.ctx.data_sources.add_pandas("exports").add_dataframe_asset("frame")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # string row conditions (see run)
-            self.suites = {d: gx.ExpectationSuite(**load_suite_json(d)) for d in DOMAINS}
+        self.suites = {d: gx.ExpectationSuite(**load_suite_json(d)) for d in DOMAINS}
 
     def run(self, domain: str, frame: pl.DataFrame) -> list[tuple]:
         """(row, column, value, rule) of every failing cell of one file (row None: file rule)."""
@@ -129,9 +127,7 @@ class _GxRunner:
         if gx_frame.height == 0:
             return []
         with warnings.catch_warnings():
-            # GX 1.24.1 warns on string row conditions (deprecated for 2.0, still supported) and
-            # on regexes with groups (etl.dates' patterns); neither concerns the data team.
-            warnings.simplefilter("ignore", DeprecationWarning)
+            # pandas warns on regexes with groups (etl.dates' patterns): nothing for the data team.
             warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular")
             batch = self.batch_definition.get_batch(
                 batch_parameters={"dataframe": gx_frame.to_pandas()})

@@ -319,8 +319,8 @@ def test_suites_load_in_gx_and_every_expectation_names_its_contract_rule():
 
     for domain in DOMAINS:
         data = json.loads((EXPECTATIONS_DIR / f"{domain}.json").read_text(encoding="utf-8"))
-        with warnings.catch_warnings():  # string row conditions: deprecated for GX 2.0 only
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)  # no GX-2.0-deprecated forms
             suite = gx.ExpectationSuite(**data)
         assert suite.name == domain and len(suite.expectations) == len(data["expectations"])
         assert json.loads(json.dumps(suite.to_json_dict())) == data
