@@ -67,7 +67,7 @@ if role not in auth.ROLES:
     st.stop()
 
 with st.sidebar:
-    st.write(f"Signed in as **{st.session_state['user']}** ({role})")
+    st.text(f"Signed in as {st.session_state['user']} ({role})")
     st.button("Sign out", on_click=sign_out)
 common.site_filter()
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.app_fixtures import (MD_TERM, PAGE_FILES, SCRIPT_TERM, SQL_TERM, U4, build_warehouse,
+from tests.app_fixtures import (MD_TERM, PAGE_FILES, SCRIPT_TERM, SQL_TERM, U3, U4, build_warehouse,
                                 metric, new_app, sign_in, texts, write_run_log, write_users)
 
 
@@ -186,3 +186,22 @@ def test_no_warehouse_notice(app, tmp_path, monkeypatch):
     warning = at.warning[0].value
     assert warning.startswith("No warehouse yet") and "make run" in warning and "python -m etl load" in warning
     assert len(at.metric) == 0
+
+
+def test_subject_profile_of_a_screen_failure(app):
+    at = sign_in(new_app().run(), "pi")
+    at.query_params["subject"] = U3
+    at.switch_page(PAGE_FILES["subject"]).run()
+    assert not at.exception
+    assert metric(at, "Status") == "SCREEN FAILED"
+    assert metric(at, "First infusion (day 1)") == "–"
+
+
+def test_data_team_without_warehouse_still_sees_the_run_log(app, files, tmp_path, monkeypatch):
+    # a first load that was refused leaves a run log but no warehouse
+    wh = tmp_path / "trial.duckdb"
+    write_run_log(wh)
+    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
+    at = sign_in(new_app().run(), "data")
+    assert at.warning[0].value.startswith("No warehouse yet")
+    assert metric(at, "Latest run") == "refused"
