@@ -17,7 +17,7 @@ import json
 
 import polars as pl
 
-from etl.contract import (AE_SERIOUS_CRITERIA, COLUMNS, DATE_COLUMNS, DOMAINS, LAB_TESTS,
+from etl.contract import (AE_SERIOUS_CRITERIA, COLUMNS, DATE_COLUMNS, LAB_TESTS,
                           LLDAS_INVESTIGATOR_ITEMS, PGA_TESTCD, REGISTRATION_DATE, SEQ_COLUMN,
                           SLEDAI_ITEMS, SLEDAI_TOTAL, STUDYID, VISITNUM_OF)
 from etl.dates import ISO_PARTIAL_OK_REGEX, DateError, parse_dtc
@@ -408,5 +408,3 @@ def check_sites_unique(exports: list[tuple[str, Export]]) -> list[Problem]:
             seen[export.siteid] = label
     return out
 
-
-DOMAIN_ORDER = {f"{d}.csv": i for i, d in enumerate(DOMAINS)}

@@ -6,7 +6,9 @@ express (``etl.rules``), and returns ALL problems of the run, each in the contra
 ``<file>:<row>: <column>=<value>: <rule>``.
 
 Great Expectations is imported lazily, here only (its import costs ~2-4 s). One ephemeral context
-per run, progress bars off; GX 1.24.1 has no usage-statistics sender (the ``analytics_enabled``
+per process (created on the first file to validate), progress bars off; the per-column problems of
+a file are kept by its sha256, so a file met again in the same process (tests, a re-run of the
+same export) is not validated twice; GX 1.24.1 has no usage-statistics sender (the ``analytics_enabled``
 config exists but nothing in the package posts it; we still set it off and
 ``GX_ANALYTICS_ENABLED=false`` in case a later version honours it).
 """
