@@ -121,7 +121,7 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
         info["warehouse_mb"] = round(warehouse.stat().st_size / 2**20, 1)
         for page in page_files():
             r = run_stage("page", {"warehouse": str(warehouse), "page": f"pages/{page.name}"})
-            note = "AppTest, signed in as PI"
+            note = f"AppTest, signed in as PI; {r.get('elements', '?')} elements rendered"
             if r.get("errors"):
                 note += "; page errors: " + " | ".join(r["errors"])[:160]
             if page.stem == "page_overview":
