@@ -34,30 +34,38 @@ _FILE_ORDER = {f"{d}.csv": i for i, d in enumerate(DOMAINS)}
 
 def validate_exports(sources: list[Path], workdir: Path,
                      progress: Callable[[str], None] | None = None) -> ValidationResult:
-    """Read and validate every export of one run; every problem found, sorted by export/file/row."""
+    """Read and validate every export of one run; every problem found, sorted by export/file/row.
+
+    The GX suites run per domain over the files of every export of the run at once (batches of
+    up to ``GX_BATCH_ROWS`` rows): GX's cost is mostly per expectation and batch, not per row.
+    """
     say = progress or (lambda _msg: None)
     exports: list[Export] = []
     labelled: list[tuple[str, Export]] = []
     problems: list[Problem] = []
-    runner: _GxRunner | None = None
     for source in sources:
         source = Path(source)
-        label = source.name
-        say(f"reading {label}")
+        say(f"reading {source.name}")
         export, read_problems = read_export(source, Path(workdir))
         exports.append(export)
-        labelled.append((label, export))
+        labelled.append((source.name, export))
         problems += read_problems
         for domain, ef in export.files.items():
-            problems += check_columns(label, domain, ef.frame)
-            key = (domain, ef.sha256)
-            if key not in _GX_CACHE:
-                if runner is None:
-                    say("starting Great Expectations")
-                    runner = _runner()
-                say(f"validating {label}/{ef.name} ({ef.rows} rows)")
-                _remember(key, runner.run(domain, ef.frame))
-            problems += [Problem(label, ef.name, *found) for found in _GX_CACHE[key]]
+            problems += check_columns(source.name, domain, ef.frame)
+
+    for domain in DOMAINS:
+        files = [(label, export.files[domain]) for label, export in labelled
+                 if domain in export.files]
+        todo = {ef.sha256: ef for _label, ef in files if (domain, ef.sha256) not in _GX_CACHE}
+        if todo:
+            rows = sum(ef.rows for ef in todo.values())
+            say(f"validating {domain}.csv of {len(files)} export(s) ({rows} rows)")
+            for sha, found in _runner(say).run_files(domain, list(todo.values())).items():
+                _remember((domain, sha), found)
+        for label, ef in files:
+            problems += [Problem(label, ef.name, *found) for found in _GX_CACHE[(domain, ef.sha256)]]
+
+    for label, export in labelled:
         say(f"checking cross-file rules of {label}")
         problems += check_export(export, label)
     problems += check_sites_unique(labelled)
@@ -84,6 +92,8 @@ def load_suite_json(domain: str) -> dict:
 # sha256 (same bytes -> same frame -> same result; the suites are loaded once per process).
 _GX_CACHE: dict[tuple[str, str], list[tuple]] = {}
 _GX_CACHE_SIZE = 256
+GX_BATCH_ROWS = 500_000      # rows per GX batch: bounds the pandas copy's memory
+FILE_COLUMN = "_FILE"        # which file of a batch a row comes from
 _RUNNER: list = []
 
 
@@ -93,9 +103,10 @@ def _remember(key: tuple[str, str], found: list[tuple]) -> None:
     _GX_CACHE[key] = found
 
 
-def _runner() -> "_GxRunner":
+def _runner(say: Callable[[str], None]) -> "_GxRunner":
     """The process's one ephemeral GX context (created on first use)."""
     if not _RUNNER:
+        say("starting Great Expectations")
         _RUNNER.append(_GxRunner())
     return _RUNNER[0]
 
@@ -116,43 +127,63 @@ class _GxRunner:
         self.batch_definition = asset.add_batch_definition_whole_dataframe("whole")
         self.suites = {d: gx.ExpectationSuite(**load_suite_json(d)) for d in DOMAINS}
 
-    def run(self, domain: str, frame: pl.DataFrame) -> list[tuple]:
-        """(row, column, value, rule) of every failing cell of one file (row None: file rule)."""
-        present = set(frame.columns)
-        cols = [c for c in COLUMNS[domain] if c in present]
-        gx_frame = frame.select(cols).with_row_index(ROW_COLUMN, offset=2).with_columns(
-            pl.col(ROW_COLUMN).cast(pl.Int64),
-            *[pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS[domain] if c not in present],
-        ).with_columns(
+    def run_files(self, domain: str, files: list) -> dict[str, list[tuple]]:
+        """Per file (by sha256): (row, column, value, rule) of every failing cell (row None: a
+        file rule). Files are stacked into batches of up to GX_BATCH_ROWS rows."""
+        out: dict[str, list[tuple]] = {ef.sha256: [] for ef in files}
+        batch: list = []
+        rows = 0
+        for ef in files:
+            batch.append(ef)
+            rows += ef.rows
+            if rows >= GX_BATCH_ROWS:
+                self._run_batch(domain, batch, out)
+                batch, rows = [], 0
+        if batch:
+            self._run_batch(domain, batch, out)
+        return out
+
+    def _run_batch(self, domain: str, files: list, out: dict[str, list[tuple]]) -> None:
+        frames = []
+        for i, ef in enumerate(files):
+            present = set(ef.frame.columns)
+            frames.append(ef.frame.select(
+                pl.lit(i, dtype=pl.Int64).alias(FILE_COLUMN),
+                pl.int_range(2, ef.rows + 2, dtype=pl.Int64).alias(ROW_COLUMN),
+                *[pl.col(c) if c in present else pl.lit(None, dtype=pl.String).alias(c)
+                  for c in COLUMNS[domain]]))
+        stacked = pl.concat(frames).with_columns(
             [pl.col(c).cast(pl.Float64, strict=False).alias(c + NUM_SUFFIX)
              for c in NUMERIC_COLUMNS.get(domain, ())])
-        if gx_frame.height == 0:
-            return []
+        if stacked.height == 0:
+            return
         with warnings.catch_warnings():
             # pandas warns on regexes with groups (etl.dates' patterns): nothing for the data team.
             warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular")
             batch = self.batch_definition.get_batch(
-                batch_parameters={"dataframe": gx_frame.to_pandas()})
+                batch_parameters={"dataframe": stacked.to_pandas()})
             res = batch.validate(self.suites[domain], result_format={
-                "result_format": "COMPLETE", "unexpected_index_column_names": [ROW_COLUMN]})
-        out: list[tuple] = []
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [FILE_COLUMN, ROW_COLUMN]})
         for r in res.results:
             if r.success:
                 continue
             cfg = r.expectation_config
             meta = cfg.meta or {}
             column = cfg.kwargs["column"].removesuffix(NUM_SUFFIX)
-            if column not in present:
-                continue  # a missing column is reported once, by check_columns
             error = _exception_message(r.exception_info)
             if error is not None:
-                out.append((None, column, None, f"validation error ({cfg.type}): {error}"))
+                for ef in files:
+                    out[ef.sha256].append((None, column, None,
+                                           f"validation error ({cfg.type}): {error}"))
                 continue
-            rows = [int(i[ROW_COLUMN]) for i in (r.result.get("unexpected_index_list") or [])]
-            values = frame.get_column(column).gather([x - 2 for x in rows]).to_list()
-            for row, value in zip(rows, values):
-                out.append((row, column, value, _rule(meta, value)))
-        return out
+            for index in r.result.get("unexpected_index_list") or []:
+                ef = files[int(index[FILE_COLUMN])]
+                if column not in ef.frame.columns:
+                    continue  # a missing column is reported once, by check_columns
+                row = int(index[ROW_COLUMN])
+                value = ef.frame.get_column(column)[row - 2]
+                out[ef.sha256].append((row, column, value, _rule(meta, value)))
 
 
 def _exception_message(info) -> str | None:
