@@ -248,3 +248,15 @@ def test_corrupt_variant_is_refused_with_exactly_its_problem(name, validate, tmp
     variant = VARIANTS[name]
     result = validate([variant.write(tmp_path)])
     assert [str(p) for p in result.problems] == [variant.expected]
+
+
+def test_cli_corrupt_writes_every_variant_and_a_manifest_of_expected_problems(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "synth", "corrupt", "--out", str(tmp_path)],
+                         cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((tmp_path / "variants.json").read_text(encoding="utf-8"))
+    assert sorted(manifest) == sorted(VARIANTS)
+    assert {n: m["expected"] for n, m in manifest.items()} == {
+        n: v.expected for n, v in VARIANTS.items()}
+    assert all(Path(m["path"]).exists() for m in manifest.values())
+    assert manifest["zip_slip"]["path"].endswith(".zip")
