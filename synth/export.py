@@ -2,7 +2,8 @@
 
 One folder per site holding ``<domain>.csv`` (RFC 4180, header row, ``\\n`` line ends, empty field
 = missing value) and, when a data cut is given, ``export.json`` ``{"siteid", "data_cut"}``. Bytes
-depend only on the frames: columns in the contract's order, fixed key order in export.json.
+depend only on the frames (columns as the frames hold them: generate_trial gives the contract's
+order) and a fixed key order in export.json.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.contract import COLUMNS, DOMAINS, EXPORT_META_FILE
+from etl.contract import DOMAINS, EXPORT_META_FILE
 
 
 def csv_text(frame: pl.DataFrame) -> str:
@@ -34,10 +35,7 @@ def write_export(frames: dict[str, pl.DataFrame], folder: Path, encoding: str = 
     for domain in DOMAINS:
         if domain not in frames or (domains is not None and domain not in domains):
             continue
-        frame = frames[domain]
-        if list(frame.columns) == [c for c in COLUMNS[domain] if c in frame.columns]:
-            frame = frame.select([c for c in COLUMNS[domain] if c in frame.columns])
-        (folder / f"{domain}.csv").write_bytes(csv_text(frame).encode(encoding))
+        (folder / f"{domain}.csv").write_bytes(csv_text(frames[domain]).encode(encoding))
     if data_cut is not None:
         if siteid is None:
             siteid = frames["dm"].get_column("SITEID")[0]
