@@ -98,11 +98,18 @@ def header(title: str, *, need_warehouse: bool = True) -> None:
         st.caption(f"Showing site {', '.join(sites)} only (sidebar filter).")
 
 
+def _date_columns(df: pl.DataFrame) -> dict:
+    """Dates shown as dates (not midnight timestamps)."""
+    return {c: st.column_config.DateColumn(c, format="YYYY-MM-DD")
+            for c, t in df.schema.items() if t == pl.Date}
+
+
 def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
           height: int | None = None) -> None:
     """A table with its CSV download."""
     kwargs = {"height": height} if height else {}
-    st.dataframe(df, width="stretch", hide_index=True, column_config=column_config, **kwargs)
+    st.dataframe(df, width="stretch", hide_index=True,
+                 column_config=_date_columns(df) | (column_config or {}), **kwargs)
     st.download_button(f"Download {name} (CSV)", df.write_csv(), file_name=f"{name}.csv",
                        mime="text/csv", key=key or f"dl_{name}")
 
@@ -112,7 +119,7 @@ def linked_table(df: pl.DataFrame, name: str, key: str | None = None) -> None:
     a plain link would open a new tab, i.e. a new session that must sign in again)."""
     key = key or f"tbl_{name}"
     can_open = "subject" in pages_for(st.session_state.get("role", ""))
-    event = st.dataframe(df, width="stretch", hide_index=True, key=key,
+    event = st.dataframe(df, width="stretch", hide_index=True, key=key, column_config=_date_columns(df),
                          on_select="rerun" if can_open else "ignore", selection_mode="single-row")
     if can_open:
         st.caption("Select a row to open that subject's profile.")

@@ -46,8 +46,9 @@ st.subheader("Serious adverse events")
 linked_table(listing.filter(pl.col("AESER") == "Y"), "serious_adverse_events")
 st.subheader("Adverse events of special interest, by category")
 aesis = ae.filter(pl.col("AESIFL") == "Y")
-table(aesis.group_by("AESICAT").agg(pl.len().alias("events"),
-                                    pl.col("USUBJID").n_unique().alias("subjects")).sort("AESICAT"),
+by_cat = aesis.with_columns(pl.col("AESICAT").str.split("; ")).explode("AESICAT")  # an event may be in 2
+table(by_cat.group_by("AESICAT").agg(pl.len().alias("events"),
+                                     pl.col("USUBJID").n_unique().alias("subjects")).sort("AESICAT"),
       "aesi_by_category")
 linked_table(aesis.select(listing.columns), "aesi_listing")
 
@@ -63,12 +64,13 @@ with i2:
 
 st.subheader("AE timeline against infusions")
 if ae.height or ex.height:
+    short = pl.col("USUBJID").str.slice(-6).alias("subject")  # site-subject, e.g. 01-003
     aes = alt.Chart(ae.filter(pl.col("ASTDY").is_not_null()).with_columns(
-        pl.col("AENDT").fill_null(pl.col("ASTDT")))).mark_bar(height=8).encode(
-        x=alt.X("ASTDT:T", title="Date"), x2="AENDT:T", y=alt.Y("USUBJID:N", title=None),
+        pl.col("AENDT").fill_null(pl.col("ASTDT")), short)).mark_bar(height=8).encode(
+        x=alt.X("ASTDT:T", title="Date"), x2="AENDT:T", y=alt.Y("subject:N", title=None),
         color=alt.Color("AETOXGR:O", title="Grade"), tooltip=["USUBJID", "AEDECOD", "AETERM", "AETOXGR", "ASTDT"])
-    inf = alt.Chart(ex.filter(pl.col("ADT").is_not_null())).mark_tick(color="black", thickness=2).encode(
-        x="ADT:T", y="USUBJID:N", tooltip=["USUBJID", "AVISIT", "ADT", "EXDOSE"])
+    inf = alt.Chart(ex.filter(pl.col("ADT").is_not_null()).with_columns(short)).mark_tick(
+        color="black", thickness=2).encode(x="ADT:T", y="subject:N", tooltip=["USUBJID", "AVISIT", "ADT", "EXDOSE"])
     st.altair_chart(aes + inf, width="stretch")
     st.caption("Bars: adverse events (onset to end). Black ticks: infusions.")
 st.subheader("Infusion log")

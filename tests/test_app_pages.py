@@ -125,6 +125,13 @@ def test_safety_listing_filters_and_incidence(app):
     assert (soc["subjects"].tolist(), soc["grade 2"].tolist(), soc["grade 3"].tolist()) == ([2], [1], [1])
 
 
+def test_aesis_counted_in_each_of_their_categories(app):
+    at = app("safety")
+    cats = next(d.value for d in at.dataframe if "AESICAT" in d.value.columns and "events" in d.value.columns)
+    # 01-001 herpes zoster (HERPES ZOSTER), 02-001 pneumonia (SERIOUS INFECTION)
+    assert dict(zip(cats["AESICAT"], cats["events"])) == {"HERPES ZOSTER": 1, "SERIOUS INFECTION": 1}
+
+
 def test_hostile_verbatim_terms_are_shown_as_literal_text(app):
     at = app("safety")
     listing = at.dataframe[0].value

@@ -113,6 +113,10 @@ def test_real_safety_counts(app):
     assert got["Nervous system disorders"][0] == 2
     assert soc.set_index("SOC").loc["Infections and infestations", "grade 3"] == 2
     assert soc.set_index("SOC").loc["Nervous system disorders", "grade 1"] == 2
+    # R-AE: the serious herpes zoster is both HERPES ZOSTER and SERIOUS INFECTION (SOC Infections,
+    # AESER Y); one event per site -> each category 2 events in 2 subjects
+    cats = next(d.value for d in at.dataframe if "AESICAT" in d.value.columns and "events" in d.value.columns)
+    assert dict(zip(cats["AESICAT"], cats["events"])) == {"HERPES ZOSTER": 2, "SERIOUS INFECTION": 2}
 
 
 def test_real_data_quality_shows_the_refused_run(app):
