@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from warehouse import runs_dir
 from tests.app_fixtures import (MD_TERM, PAGE_FILES, SCRIPT_TERM, SQL_TERM, U3, U4, build_warehouse,
                                 metric, new_app, sign_in, texts, write_run_log, write_users)
 
@@ -212,3 +213,22 @@ def test_data_team_without_warehouse_still_sees_the_run_log(app, files, tmp_path
     at = sign_in(new_app().run(), "data")
     assert at.warning[0].value.startswith("No warehouse yet")
     assert metric(at, "Latest run") == "refused"
+
+
+def test_overview_counts_saes_and_aesis_since_the_previous_data_cut(app, tmp_path, monkeypatch):
+    # a second loaded run for site 01 with an earlier cut (2024-03-31): site 01's previous cut is
+    # 2024-03-31, site 02 has none (all its events count).
+    wh = build_warehouse(tmp_path / "trial.duckdb")
+    write_run_log(wh)
+    d = runs_dir(wh) / "run-1"
+    d.mkdir()
+    (d / "run.json").write_text(json.dumps({
+        "run_id": "run-1", "command": "load", "started_at": "2024-04-01T09:00:00", "outcome": "loaded",
+        "exports": [{"source": "site01", "siteid": "01", "data_cut": "2024-03-31", "files": []}],
+        "problems": []}))
+    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
+    at = sign_in(new_app().run(), "pi")
+    # site 01: herpes zoster onset 2024-03-01 is before 03-31 -> not new; nasopharyngitis neither.
+    # site 02: pneumonia (serious, AESI) counts. -> 1 SAE, 1 AESI (2 AESIs in all)
+    assert metric(at, "Serious AEs since the previous data cut") == "1"
+    assert metric(at, "AESIs since the previous data cut") == "1"
