@@ -9,7 +9,15 @@ from pages.common import frac, page_setup, table
 from warehouse import queries
 
 sites = page_setup("glucocorticoids")
-psl = queries.psl_daily(sites)
+MAX_CURVES = 30  # beyond this a chart of lines is unreadable: the PI picks subjects
+ceilings = queries.psl_ceilings(sites)
+chosen = None
+if ceilings.height > MAX_CURVES:
+    everyone = ceilings["USUBJID"].to_list()
+    chosen = tuple(st.multiselect(f"Subjects to plot ({len(everyone)} have glucocorticoid data)",
+                                  everyone, default=everyone[:MAX_CURVES]))
+    ceilings = ceilings.filter(pl.col("USUBJID").is_in(chosen))
+psl = queries.psl_curve(sites, chosen)
 log = st.toggle("Logarithmic dose scale", value=True)
 if psl.height:
     plot = psl.with_columns(pl.col("PSLDOSE").clip(lower_bound=0.5).alias("DOSE_PLOT"))
@@ -21,8 +29,8 @@ if psl.height:
         tooltip=["USUBJID", "ADT", "ADY", "PSLDOSE", "CUMDOSE", "DRUGS"])
     pulses = base.transform_filter("datum.PULSEFL == 'Y'").mark_point(
         shape="triangle-up", size=80, filled=True).encode(x="WEEKS:Q", y=y, color="USUBJID:N")
-    ceiling = base.mark_rule(strokeDash=[2, 2]).encode(
-        y="CEILING:Q", color="USUBJID:N", tooltip=["USUBJID", "CEILING"])
+    ceiling = alt.Chart(ceilings).mark_rule(strokeDash=[2, 2]).encode(
+        y="CEILING:Q", color="USUBJID:N", tooltip=["USUBJID", "WEIGHTBL", "CEILING"])
     rules = pl.DataFrame({"dose": [7.5]})
     weeks = pl.DataFrame({"week": [12, 24]})
     st.altair_chart(curves + pulses + ceiling

@@ -84,8 +84,9 @@ def demo_warehouse(tmp_path_factory) -> Path:
 def server(demo_warehouse: Path):
     """`streamlit run app.py` on a free loopback port; yields its URL."""
     port = _free_port()
-    env = {**os.environ, "TRIALDASH_WAREHOUSE": str(demo_warehouse),
-           "TRIALDASH_USERS": str(ROOT / "demo" / "users.toml")}
+    env = {**os.environ, "TRIALDASH_WAREHOUSE": str(demo_warehouse), "TRIALDASH_DEMO": "1",
+           "TRIALDASH_USERS": str(ROOT / "demo" / "users.toml"),
+           "TRIALDASH_ACCESS_LOG": str(demo_warehouse.parent / "access.log")}
     log = open(demo_warehouse.parent / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
@@ -118,16 +119,33 @@ def sign_in(page, url: str, user: str) -> None:
     page.get_by_label("User name").fill(user)
     page.locator("input[type=password]").fill(DEMO_PASSWORDS[user])
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as {user}").wait_for(timeout=30_000)
+    try:
+        page.get_by_text(f"Signed in as {user}").wait_for(timeout=60_000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"failed-sign-in-{user}.png"))
+        raise
+
+
+# The last thing each page draws: once it is there, the page has finished running.
+LAST_ELEMENT = {
+    "Overview": "Download protocol_flags (CSV)",
+    "Enrollment": "Download enrollment_by_site (CSV)",
+    "Efficacy (LLDAS)": "Download immunosuppressants (CSV)",
+    "Glucocorticoids (PSL)": "Download taper_flags (CSV)",
+    "Safety": "Download infusions (CSV)",
+    "Subject profile": "Download subject_flags (CSV)",
+    "Data quality": "Download access_log (CSV)",
+}
 
 
 def open_page(page, title: str, shot: str):
     """Click a page in the sidebar navigation (a new URL load would be a new, signed-out session),
-    wait until Streamlit has finished running it, fail on any exception box, save a screenshot."""
+    wait until it has drawn its last element, fail on any exception box, save a screenshot."""
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    page.wait_for_timeout(300)
+    page.locator('[data-testid="stMain"]').get_by_text(LAST_ELEMENT[title], exact=True) \
+        .wait_for(timeout=60_000)
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
-    page.wait_for_load_state("networkidle")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{shot}.png"))
     errors = page.locator('[data-testid="stException"]')
@@ -220,8 +238,9 @@ def test_site_filter_changes_the_enrolled_count(page, server):
     dm = demo_rows("dm")
     site02 = sum(r["ARMCD"] == "ANIFRO" and r["SITEID"] == "02" for r in dm)
     sign_in(page, server, "pi")
-    page.locator('[data-testid="stSidebar"]').get_by_text("All sites").click()
-    page.get_by_role("option", name=re.compile("02")).click()
+    page.get_by_role("combobox", name="Site").click()
+    page.get_by_role("option", name="02", exact=True).click()
+    page.get_by_text("Showing site 02 only").first.wait_for(timeout=30_000)
     text = open_page(page, "Overview", "08-overview-site02")
     assert f"{site02} / 10" in text
 

@@ -115,3 +115,27 @@ def test_data_cuts_and_last_refresh(wh):
     cuts = {r["SITEID"]: str(r["DATACUT"]) for r in queries.data_cuts().iter_rows(named=True)}
     assert cuts == {"01": "2024-06-30", "02": "2024-08-31"}
     assert str(queries.last_refreshed()) == "2024-09-01 09:05:00"
+
+
+def test_psl_curve_keeps_only_the_points_a_step_line_needs(tmp_path, monkeypatch):
+    """Ten daily rows of one subject (R-PSL): days 1-3 30 mg, 4-6 20 mg, day 7 a 625 mg pulse,
+    days 8-10 20 mg. A step-after line needs day 1 (first), day 4 (30 -> 20), day 7 (20 -> 625,
+    pulse), day 8 (625 -> 20) and day 10 (last): 5 rows, with the doses 30, 20, 625, 20, 20."""
+    path = tmp_path / "trial.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(open(os.path.join(os.path.dirname(__file__), "..", "warehouse", "schema.sql")).read())
+    u = "jRCTs031230358-01-001"
+    con.execute("INSERT INTO adam.adsl (USUBJID, SITEID, SUBJID, DATACUT, TRTSDT, PSLSTDT, WEIGHTBL) "
+                "VALUES (?, '01', '001', DATE '2024-03-01', DATE '2024-01-01', DATE '2024-01-01', 50)", [u])
+    doses = [30, 30, 30, 20, 20, 20, 625, 20, 20, 20]
+    for day, dose in enumerate(doses, start=1):
+        con.execute("INSERT INTO adam.adpsl VALUES (?, '01', DATE '2024-01-01' + ?, ?, ?, 0, 0, ?, '')",
+                    [u, day - 1, day, dose, "Y" if dose == 625 else "N"])
+    con.close()
+    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(path))
+    curve = queries.psl_curve()
+    assert curve["ADY"].to_list() == [1, 4, 7, 8, 10]
+    assert curve["PSLDOSE"].to_list() == [30, 20, 625, 20, 20]
+    assert queries.psl_curve(subjects=("nobody",)).height == 0
+    # the ceiling: 0.6 mg/kg x 50 kg = 30 mg/day
+    assert queries.psl_ceilings()["CEILING"].to_list() == [30.0]

@@ -187,6 +187,29 @@ def psl_daily(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
               sites, u=usubjid)
 
 
+def psl_curve(sites: Sites = None, subjects: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """ADPSL reduced to what a step-after line needs: each subject's first day, every day whose
+    dose differs from the day before, pulse days, and the last day. Drawn as steps, it is the
+    same curve as every daily row, at a fraction of the rows (a 10,000-subject trial has millions
+    of daily rows). ``subjects`` restricts to those USUBJIDs (None: all)."""
+    return _q("WITH d AS (SELECT p.USUBJID, p.SITEID, p.ADT, p.ADY, p.PSLDOSE, p.CUMDOSE, "
+              "p.PULSEFL, p.DRUGS, (p.ADT - s.TRTSDT) / 7.0 AS WEEKS, "
+              "lag(p.PSLDOSE) OVER w AS PREV, lead(p.ADT) OVER w AS NEXT "
+              "FROM adam.adpsl p JOIN adam.adsl s USING (USUBJID) "
+              "WHERE {site_p} AND ($all_subj OR list_contains($subj, p.USUBJID)) "
+              "WINDOW w AS (PARTITION BY p.USUBJID ORDER BY p.ADT)) "
+              "SELECT USUBJID, SITEID, ADT, ADY, WEEKS, PSLDOSE, CUMDOSE, PULSEFL, DRUGS FROM d "
+              "WHERE PREV IS NULL OR NEXT IS NULL OR PSLDOSE <> PREV OR PULSEFL = 'Y' "
+              "ORDER BY USUBJID, ADT", sites,
+              all_subj=subjects is None, subj=list(subjects or []))
+
+
+def psl_ceilings(sites: Sites = None) -> pl.DataFrame:
+    """Each dosed subject's 0.6 mg/kg/day ceiling (R-PROTOCOL) from the baseline weight."""
+    return _q("SELECT USUBJID, SITEID, WEIGHTBL, 0.6 * WEIGHTBL AS CEILING FROM adam.adsl "
+              "WHERE {site} AND PSLSTDT IS NOT NULL ORDER BY USUBJID", sites)
+
+
 def psl_weeks(sites: Sites = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, AVISITN, WKDT, DUEFL, PSLDOSE, CUMDOSE, CUMDOSNP, DISCFL "
               "FROM adam.adpslwk WHERE {site} ORDER BY AVISITN, USUBJID", sites)
