@@ -12,7 +12,7 @@ PORT ?= 8501
 .PHONY: run test install chromium demo bench clean
 
 run: install demo
-	TRIALDASH_WAREHOUSE=$(DEMO_WAREHOUSE) TRIALDASH_USERS=demo/users.toml $(BIN)/streamlit run app.py \
+	TRIALDASH_WAREHOUSE=$(DEMO_WAREHOUSE) TRIALDASH_USERS=demo/users.toml TRIALDASH_DEMO=1 $(BIN)/streamlit run app.py \
 	  --server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 

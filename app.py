@@ -1,6 +1,7 @@
 """trialdash: the Streamlit entry point. Sign-in first; then the navigation of the user's role
 (issue 6: a page outside the role is not registered, so not reachable even by URL), the shared
-sidebar (who is signed in, sign-out, site filter), and the page."""
+sidebar (who is signed in, sign-out, site filter; in demo mode a DEMO banner), and the page.
+Outside demo mode (TRIALDASH_DEMO=1) the app refuses to start with the published demo passwords."""
 from __future__ import annotations
 
 import streamlit as st
@@ -12,7 +13,7 @@ st.set_page_config(page_title="trialdash — jRCTs031230358", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
-def _demo_accounts_on_real_warehouse(users_file: str, mtime_ns: int) -> list[str]:
+def _demo_accounts(users_file: str, mtime_ns: int) -> list[str]:
     return auth.demo_accounts_present(auth.load_users())
 
 
@@ -53,12 +54,15 @@ if not users_file.exists():
     st.error(f"No users file at {users_file}. Add a user with `python -m auth add-user NAME "
              "--role pi|monitor|data` (or set TRIALDASH_USERS; `make run` uses demo/users.toml).")
     st.stop()
-if auth.is_real_warehouse():
-    demo = _demo_accounts_on_real_warehouse(str(users_file), users_file.stat().st_mtime_ns)
+if auth.demo_mode():
+    # Every page, the sign-in form included: demo data and demo accounts are never mistaken for real.
+    st.sidebar.warning("DEMO: synthetic data and demo accounts", icon=":material/science:")
+else:
+    demo = _demo_accounts(str(users_file), users_file.stat().st_mtime_ns)
     if demo:
         st.error("Refusing to start: the demo accounts (" + ", ".join(demo) + ") are in the users "
-                 "file while the app serves the real warehouse. Set real passwords with "
-                 "`python -m auth add-user NAME --role ...`.")
+                 "file while the app is not in demo mode (TRIALDASH_DEMO=1, set by `make run`). "
+                 "Set real passwords with `python -m auth add-user NAME --role ...`.")
         st.stop()
 
 role = st.session_state.get("role")

@@ -4,10 +4,17 @@ Accounts live in a TOML file ($TRIALDASH_USERS, default ``warehouse/users.toml``
 
     [users.alice]
     role = "pi"                       # pi | monitor | data
-    password = "pbkdf2_sha256$600000$<salt b64>$<hash b64>"
+    password = "$argon2id$v=19$m=65536,t=3,p=4$<salt b64>$<hash b64>"
 
-Passwords are stored only as salted PBKDF2-SHA256 hashes (hashlib; argon2/bcrypt are not in the
-pinned stack). Five failed sign-ins of one user within 15 minutes lock that user out for 15
+Passwords are stored only as argon2id hashes (argon2-cffi's ``PasswordHasher`` with its default
+parameters, which are RFC 9106's low-memory profile: 64 MiB, 3 passes, 4 lanes, 16-byte random
+salt, 32-byte hash). A stored value that is not an argon2id hash, or is one with weaker parameters
+than these, never verifies. Sign-in for an unknown user name still runs one verification (against a
+dummy hash), so the time taken does not tell which user names exist.
+
+Demo mode is explicit: environment ``TRIALDASH_DEMO=1`` (``make run`` sets it). Outside demo mode
+the app refuses to start while any account in the users file has a published demo password
+(``DEMO_PASSWORDS``, the accounts of demo/users.toml) — whatever warehouse it serves. Five failed sign-ins of one user within 15 minutes lock that user out for 15
 minutes. Every sign-in, failed sign-in, lock-out, sign-out and page view is appended to the access
 log ($TRIALDASH_ACCESS_LOG, default ``warehouse/access.log``): JSON lines, apart from the
 warehouse (which the ETL swaps whole), each line written with one ``O_APPEND`` write under an
@@ -20,29 +27,28 @@ Command line (the data team's)::
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime as dt
 import fcntl
+import functools
 import getpass
-import hashlib
-import hmac
 import json
 import os
-import secrets
 import sys
 import tomllib
 from pathlib import Path
 
-from warehouse import DEFAULT_WAREHOUSE, PROJECT_ROOT, warehouse_path
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from warehouse import PROJECT_ROOT
 
 ROLES = ("pi", "monitor", "data")
-ITERATIONS = 600_000
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = dt.timedelta(minutes=15)
 DEFAULT_USERS = PROJECT_ROOT / "warehouse" / "users.toml"
 DEFAULT_ACCESS_LOG = PROJECT_ROOT / "warehouse" / "access.log"
 DEMO_USERS = PROJECT_ROOT / "demo" / "users.toml"
-# Demo-only accounts of demo/users.toml (README): refused on the real warehouse.
+# Demo-only accounts of demo/users.toml (README): refused outside demo mode (TRIALDASH_DEMO=1).
 DEMO_PASSWORDS = {"pi": "demo-pi", "monitor": "demo-monitor", "data": "demo-data"}
 
 
@@ -56,26 +62,37 @@ def access_log_path() -> Path:
 
 # ---- password hashes -------------------------------------------------------------------------
 
-def hash_password(password: str, *, iterations: int = ITERATIONS, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
-    b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
-    return f"pbkdf2_sha256${iterations}${b64(salt)}${b64(digest)}"
+# argon2-cffi's defaults, identical to argon2.profiles.RFC_9106_LOW_MEMORY (argon2id, m=64 MiB,
+# t=3, p=4); named explicitly so a library upgrade never silently changes what is stored.
+PASSWORD_HASHER = argon2.PasswordHasher.from_parameters(argon2.profiles.RFC_9106_LOW_MEMORY)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash (PHC string ``$argon2id$v=19$m=...,t=...,p=...$salt$hash``), fresh salt."""
+    return PASSWORD_HASHER.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
+    """True only when ``stored`` is an argon2id hash, at least as strong as PASSWORD_HASHER's
+    parameters, of ``password``. Plaintext, other algorithms (e.g. old pbkdf2_sha256 lines),
+    malformed or weaker hashes: False."""
+    if not isinstance(stored, str) or not stored.startswith("$argon2id$"):
+        return False
     try:
-        algo, iterations, salt, digest = stored.split("$")
-        if algo != "pbkdf2_sha256" or int(iterations) < 200_000:
+        params = argon2.extract_parameters(stored)
+        if (params.memory_cost < PASSWORD_HASHER.memory_cost
+                or params.time_cost < PASSWORD_HASHER.time_cost):
             return False
-        got = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt),
-                                  int(iterations))
-        return hmac.compare_digest(got, base64.b64decode(digest))
-    except (ValueError, TypeError):
+        return PASSWORD_HASHER.verify(stored, password)
+    except (VerifyMismatchError, InvalidHashError, VerificationError):
         return False
 
 
-_DUMMY_HASH = hash_password("not a password", iterations=200_000, salt=b"0" * 16)
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against for unknown user names (same cost as a real account); made on first use
+    so that importing auth (the access log writers, the command line) costs no hash."""
+    return hash_password("not a password")
 
 
 # ---- users file ------------------------------------------------------------------------------
@@ -104,7 +121,7 @@ def save_users(users: dict[str, dict], path: Path, header: str = "") -> None:
     os.replace(tmp, path)
 
 
-def add_user(name: str, role: str, password: str, path: Path, *, iterations: int = ITERATIONS) -> None:
+def add_user(name: str, role: str, password: str, path: Path) -> None:
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}")
     if not name or any(c in name for c in " \t\n\"'[]."):
@@ -112,7 +129,7 @@ def add_user(name: str, role: str, password: str, path: Path, *, iterations: int
     if len(password) < 10:
         raise ValueError("password: at least 10 characters")
     users = load_users(path)
-    users[name] = {"role": role, "password": hash_password(password, iterations=iterations)}
+    users[name] = {"role": role, "password": hash_password(password)}
     save_users(users, path, header="# trialdash accounts (python -m auth add-user). Hashes only.\n")
 
 
@@ -122,9 +139,10 @@ def demo_accounts_present(users: dict[str, dict]) -> list[str]:
             if name in DEMO_PASSWORDS and verify_password(DEMO_PASSWORDS[name], u["password"])]
 
 
-def is_real_warehouse() -> bool:
-    """A non-demo start: the app serves the real warehouse (warehouse/trial.duckdb)."""
-    return warehouse_path() == DEFAULT_WAREHOUSE.resolve()
+def demo_mode() -> bool:
+    """Demo mode iff the environment says TRIALDASH_DEMO=1 (``make run``). Not inferred from the
+    warehouse path: a hospital's warehouse may live anywhere."""
+    return os.environ.get("TRIALDASH_DEMO") == "1"
 
 
 # ---- access log ------------------------------------------------------------------------------
@@ -174,7 +192,7 @@ def authenticate(user: str, password: str) -> str | None:
         log_access("signin_locked", user)
         return None
     account = load_users().get(user)
-    ok = verify_password(password, account["password"] if account else _DUMMY_HASH)
+    ok = verify_password(password, account["password"] if account else _dummy_hash())
     if account and ok:
         log_access("signin", user)
         return account["role"]
@@ -187,8 +205,8 @@ def authenticate(user: str, password: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m auth", description=(
         "Manage trialdash accounts. Accounts and roles live in a TOML file "
-        "($TRIALDASH_USERS, default warehouse/users.toml); passwords are stored as PBKDF2-SHA256 "
-        "hashes only. Roles: pi (every page), monitor (overview, enrollment, safety, subject "
+        "($TRIALDASH_USERS, default warehouse/users.toml); passwords are stored as argon2id hashes "
+        "only. Roles: pi (every page), monitor (overview, enrollment, safety, subject "
         "profile), data (data quality and run history, enrollment)."))
     sub = ap.add_subparsers(dest="cmd", required=True)
     add = sub.add_parser("add-user", help="add a user or set a user's role and password")

@@ -95,7 +95,7 @@ def stage_page(a: dict) -> dict:
     import auth
     from streamlit.testing.v1 import AppTest
     password = "bench-password-1"
-    auth.save_users({"bench": {"role": "pi", "password": auth.hash_password(password, iterations=200_000)}},
+    auth.save_users({"bench": {"role": "pi", "password": auth.hash_password(password)}},
                     work / "users.toml")
     root = Path(__file__).resolve().parent.parent
     at = AppTest.from_file(str(root / "app.py"), default_timeout=900)

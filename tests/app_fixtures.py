@@ -141,7 +141,7 @@ def write_run_log(warehouse: Path) -> None:
 
 
 def write_users(path: Path) -> Path:
-    users = {n: {"role": n, "password": auth.hash_password(p, iterations=200_000)}
+    users = {n: {"role": n, "password": auth.hash_password(p)}
              for n, p in TEST_PASSWORDS.items()}
     auth.save_users(users, path)
     return path

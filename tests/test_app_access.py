@@ -1,7 +1,7 @@
 """Access by role (issue 6), through the real app in AppTest: nothing before sign-in, wrong
 password and lock-out, each role's navigation holds exactly its pages (and no other page is
-reachable by URL), the page guard, sign-out, the access log, demo accounts refused on the real
-warehouse."""
+reachable by URL), the page guard, sign-out, the access log, demo accounts refused outside
+demo mode (TRIALDASH_DEMO=1) whatever the warehouse path, the DEMO banner in demo mode."""
 from __future__ import annotations
 
 import pytest
@@ -122,15 +122,47 @@ def test_sign_in_and_page_views_are_logged(app_env):
                    ("view", "monitor", "safety")]
 
 
-def test_demo_accounts_refused_on_the_real_warehouse(app_env, monkeypatch):
-    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(DEFAULT_WAREHOUSE))
+def demo_sidebar_warnings(at) -> list[str]:
+    return [w.value for w in at.sidebar.warning if w.value.startswith("DEMO")]
+
+
+@pytest.mark.parametrize("warehouse", ["fixture", "default"])
+def test_demo_accounts_refused_without_trialdash_demo(app_env, files, monkeypatch, warehouse):
+    # Any warehouse path: the fixture's tmp .../trial.duckdb (not the default path) or the default
+    # warehouse/trial.duckdb. Demo-ness comes only from TRIALDASH_DEMO=1.
+    monkeypatch.delenv("TRIALDASH_DEMO", raising=False)
+    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(files[0] if warehouse == "fixture" else DEFAULT_WAREHOUSE))
+    monkeypatch.setenv("TRIALDASH_USERS", str(auth.DEMO_USERS))
+    at = new_app().run()
+    assert any(e.value.startswith("Refusing to start: the demo accounts (data, monitor, pi)")
+               for e in at.error)
+    assert len(at.text_input) == 0 and len(at.button) == 0  # no sign-in form at all
+    assert demo_sidebar_warnings(at) == []
+
+
+def test_trialdash_demo_other_than_1_is_not_demo_mode(app_env, monkeypatch):
+    monkeypatch.setenv("TRIALDASH_DEMO", "true")
     monkeypatch.setenv("TRIALDASH_USERS", str(auth.DEMO_USERS))
     at = new_app().run()
     assert any(e.value.startswith("Refusing to start: the demo accounts") for e in at.error)
-    assert len(at.text_input) == 0
 
 
-def test_demo_accounts_work_on_a_demo_warehouse(app_env, monkeypatch):
+def test_demo_accounts_work_in_demo_mode_with_the_demo_banner(app_env, monkeypatch):
+    monkeypatch.setenv("TRIALDASH_DEMO", "1")
     monkeypatch.setenv("TRIALDASH_USERS", str(auth.DEMO_USERS))
-    at = sign_in(new_app().run(), "pi", auth.DEMO_PASSWORDS["pi"])
+    at = new_app().run()
+    assert demo_sidebar_warnings(at) == ["DEMO: synthetic data and demo accounts"]  # on sign-in too
+    at = sign_in(at, "pi", auth.DEMO_PASSWORDS["pi"])
+    assert not at.exception and not at.error
     assert at.session_state["role"] == "pi" and at.title[0].value == "Overview"
+    assert demo_sidebar_warnings(at) == ["DEMO: synthetic data and demo accounts"]
+    at.switch_page(PAGE_FILES["safety"]).run()
+    assert at.title[0].value == "Safety"
+    assert demo_sidebar_warnings(at) == ["DEMO: synthetic data and demo accounts"]
+
+
+def test_real_accounts_start_without_demo_mode_and_without_banner(app_env, monkeypatch):
+    monkeypatch.delenv("TRIALDASH_DEMO", raising=False)
+    at = sign_in(new_app().run(), "pi")
+    assert at.session_state["role"] == "pi" and not at.error
+    assert demo_sidebar_warnings(at) == []
