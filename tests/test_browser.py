@@ -290,3 +290,34 @@ def test_refused_export_is_explained_and_the_last_good_data_still_served(
     assert "03/02/2024" in text and "not an ISO 8601 date" in text
     enrolled = sum(r["ARMCD"] == "ANIFRO" for r in demo_rows("dm"))
     assert f"{enrolled} / 10" in open_page(page, "Overview", "12-overview-after-refusal")
+
+
+@pytest.mark.parametrize("user", ["monitor", "data"])
+def test_efficacy_url_is_refused_outside_the_pi_role(page, server, user):
+    """Opening the efficacy page by its URL: sign-in first, then no efficacy result is shown to a
+    role without it (the page is not registered for that role)."""
+    page.goto(server + "/efficacy")
+    # Signed out, /efficacy is not a page: Streamlit says so in a dialog over the sign-in form.
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Page not found").wait_for(timeout=30_000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    for _ in range(5):                              # close it, as a user would (each run of
+        if not dialog.is_visible():                 # the page may raise it once)
+            break
+        dialog.get_by_role("button").first.click()
+        page.wait_for_timeout(500)
+    assert not dialog.is_visible()
+    page.get_by_label("User name").fill(user)
+    page.locator("input[type=password]").fill(DEMO_PASSWORDS[user])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {user}").wait_for(timeout=60_000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / f"13-efficacy-url-{user}.png"))
+    body = page.locator("body").inner_text()
+    assert "LLDAS at week 12" not in body and "responders / due" not in body
+    assert "Efficacy (LLDAS)" not in nav_titles(page)
+    page.goto(server + "/efficacy")                 # a second try, now as a new session
+    page.get_by_text("Page not found").wait_for(timeout=30_000)
+    page.get_by_label("User name").wait_for()       # -> the sign-in form, nothing else
+    assert "LLDAS" not in page.locator("body").inner_text()
