@@ -428,14 +428,6 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         os.fsync(f.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None,
                  argv: list[str] | None = None) -> RunResult:
     """``python -m etl load``: validate; only if every export passes, replace those sites' data
@@ -481,7 +473,7 @@ def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None
                 _pause("before_replace")
                 _say(progress, f"swapping in the new warehouse {warehouse}...")
                 os.replace(new_file, warehouse)
-                _fsync_dir(warehouse.parent)
+                runlog.fsync_dir(warehouse.parent)
             except BaseException as exc:
                 _remove_db_file(new_file)
                 _remove_archive(warehouse, run_id)

@@ -98,7 +98,8 @@ def new_record(run_id: str, command: str, argv: list[str] | None = None) -> dict
     }
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable (the directory entry itself)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -117,7 +118,7 @@ def _write_folder(folder: Path, record: dict, report_html: str) -> None:
     folder.mkdir(parents=True)
     _write_file(folder / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     _write_file(folder / REPORT_FILE, report_html)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def write_run(runs: Path, record: dict, report_html: str, *, pending: bool = False) -> Path:
@@ -140,7 +141,7 @@ def write_run(runs: Path, record: dict, report_html: str, *, pending: bool = Fal
         shutil.rmtree(old)
     else:
         os.rename(tmp, final)
-    _fsync_dir(runs)
+    fsync_dir(runs)
     return final
 
 
@@ -148,7 +149,7 @@ def promote_pending(runs: Path, run_id: str) -> Path:
     """``.pending-<run_id>`` -> ``<run_id>``: the load it records has reached the warehouse."""
     final = runs / run_id
     os.rename(runs / f"{PENDING_PREFIX}{run_id}", final)
-    _fsync_dir(runs)
+    fsync_dir(runs)
     return final
 
 

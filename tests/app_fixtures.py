@@ -181,3 +181,19 @@ def metric(at, label_start: str) -> str:
     found = [m.value for m in at.metric if m.label.startswith(label_start)]
     assert found, f"no metric starting {label_start!r}; have {[m.label for m in at.metric]}"
     return found[0]
+
+
+def page_opener(warehouse: Path, users: Path, access_log: Path, monkeypatch):
+    """``open_page(page, role="pi")``: a fresh AppTest of app.py on ``warehouse``, signed in as
+    ``role``, switched to ``page`` (a PAGE_FILES key, or "home"), with no exception raised."""
+    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("TRIALDASH_USERS", str(users))
+    monkeypatch.setenv("TRIALDASH_ACCESS_LOG", str(access_log))
+
+    def open_page(page: str, role: str = "pi"):
+        at = sign_in(new_app().run(), role)
+        if page != "home":
+            at.switch_page(PAGE_FILES[page]).run()
+        assert not at.exception, at.exception
+        return at
+    return open_page

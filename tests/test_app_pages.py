@@ -7,7 +7,7 @@ import json
 import pytest
 
 from warehouse import runs_dir
-from tests.app_fixtures import (MD_TERM, PAGE_FILES, SCRIPT_TERM, SQL_TERM, U3, U4, build_warehouse,
+from tests.app_fixtures import (page_opener, MD_TERM, PAGE_FILES, SCRIPT_TERM, SQL_TERM, U3, U4, build_warehouse,
                                 metric, new_app, sign_in, texts, write_run_log, write_users)
 
 
@@ -22,17 +22,7 @@ def files(tmp_path_factory):
 @pytest.fixture
 def app(files, tmp_path, monkeypatch):
     wh, users = files
-    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
-    monkeypatch.setenv("TRIALDASH_USERS", str(users))
-    monkeypatch.setenv("TRIALDASH_ACCESS_LOG", str(tmp_path / "access.log"))
-
-    def open_page(page: str, role: str = "pi"):
-        at = sign_in(new_app().run(), role)
-        if page != "home":
-            at.switch_page(PAGE_FILES[page]).run()
-        assert not at.exception, at.exception
-        return at
-    return open_page
+    return page_opener(wh, users, tmp_path / "access.log", monkeypatch)
 
 
 def choose_site(at, site: str):

@@ -21,7 +21,7 @@ import datetime as dt
 
 import pytest
 
-from tests.app_fixtures import PAGE_FILES, metric, new_app, sign_in, texts, write_users
+from tests.app_fixtures import page_opener, PAGE_FILES, metric, new_app, sign_in, texts, write_users
 from tests.conftest import copy_export_as_site, edit_csv, set_data_cut
 
 S = "jRCTs031230358"
@@ -51,17 +51,7 @@ def real(tmp_path_factory, valid_site01):
 @pytest.fixture
 def app(real, tmp_path, monkeypatch):
     wh, users = real
-    monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
-    monkeypatch.setenv("TRIALDASH_USERS", str(users))
-    monkeypatch.setenv("TRIALDASH_ACCESS_LOG", str(tmp_path / "access.log"))
-
-    def open_page(page: str, role: str = "pi"):
-        at = sign_in(new_app().run(), role)
-        if page != "home":
-            at.switch_page(PAGE_FILES[page]).run()
-        assert not at.exception, at.exception
-        return at
-    return open_page
+    return page_opener(wh, users, tmp_path / "access.log", monkeypatch)
 
 
 def test_real_overview_figures(app):
