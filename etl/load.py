@@ -315,8 +315,10 @@ def _quote(ident: str) -> str:
 
 
 def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_sites: list[str],
-                      progress: Progress) -> None:
-    """Copy every sdtm row of the sites not in this load from the current warehouse."""
+                      progress: Progress) -> dict[str, object]:
+    """Copy every sdtm row of the sites not in this load from the current warehouse. For the
+    sites in this load, keep their current adverse events as ``sdtm.ae_previous`` (so ADAE can
+    tell what is new since that data cut) and return their current data cuts by site."""
     literal = str(old).replace("'", "''")
     con.execute(f"ATTACH '{literal}' AS old_wh (READ_ONLY)")
     try:
@@ -325,7 +327,7 @@ def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_sites: list
         if kept:
             _say(progress, "keeping site(s) " + ", ".join(r[0] for r in kept)
                  + " as they are in the current warehouse...")
-        for table in ("exports",) + DOMAINS:
+        for table in ("exports", "ae_previous") + DOMAINS:
             old_cols = set(_columns(con, "old_wh", "sdtm", table))
             if not old_cols:
                 continue
@@ -333,6 +335,10 @@ def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_sites: list
             col_list = ", ".join(_quote(c) for c in cols)
             con.execute(f"INSERT INTO sdtm.{table} ({col_list}) SELECT {col_list} FROM "
                         f"old_wh.sdtm.{table} WHERE NOT list_contains(?, SITEID)", [new_sites])
+        con.execute("INSERT INTO sdtm.ae_previous SELECT SITEID, USUBJID, AESEQ, AEDECOD, AEBODSYS, "
+                    "AESTDTC, AESER FROM old_wh.sdtm.ae WHERE list_contains(?, SITEID)", [new_sites])
+        return dict(con.execute("SELECT SITEID, DATACUT FROM old_wh.sdtm.exports "
+                                "WHERE list_contains(?, SITEID)", [new_sites]).fetchall())
     finally:
         con.execute("DETACH old_wh")
 
@@ -393,8 +399,7 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
         _create_sdtm_tables(con)
         new_sites = sorted(e.siteid for e in exports)
-        if old_file.exists():
-            _copy_other_sites(con, old_file, new_sites, progress)
+        previous_cuts = _copy_other_sites(con, old_file, new_sites, progress) if old_file.exists() else {}
         for e in exports:
             for domain in DOMAINS:
                 f = e.files.get(domain)
@@ -402,9 +407,9 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
                     continue
                 _say(progress, f"writing site {e.siteid}: sdtm.{domain} ({f.rows} rows)...")
                 _insert_frame(con, f"sdtm.{domain}", to_sdtm(domain, f.frame))
-            con.execute("INSERT INTO sdtm.exports VALUES (?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT INTO sdtm.exports VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [e.siteid, e.data_cut, e.data_cut_source, run_id, loaded_at,
-                         str(archive_paths[e.siteid])])
+                         str(archive_paths[e.siteid]), previous_cuts.get(e.siteid)])
         _timed(record, "write", t0)
         _pause("sdtm_written")
 

@@ -1,6 +1,5 @@
 """Overview (home of the PI and the monitoring committee): enrollment, the primary endpoint (PI
 only), subjects by status, serious AEs and AESIs since the previous data cut, open flags."""
-import polars as pl
 import streamlit as st
 
 from pages.common import TARGET, frac, page_setup, table
@@ -21,19 +20,17 @@ if role == "pi":  # efficacy results are the PI's only (issue 6)
     cols[1].caption(f"Not yet due: {wk12['not_yet_due']} · FAS {wk12['fas']}")
     cols[1].page_link("pages/page_efficacy.py", label="Efficacy (LLDAS)")
 
-ae = queries.adverse_events(sites)
-since = queries.previous_data_cuts()
-if since:
-    prev = pl.DataFrame({"SITEID": list(since), "PREVCUT": list(since.values())})
-    ae = ae.join(prev, on="SITEID", how="left").filter(
-        pl.col("PREVCUT").is_null() | (pl.col("ASTDT") > pl.col("PREVCUT"))).drop("PREVCUT")
+new = queries.new_safety_events(sites)
+if new["previous_cuts"]:
     label = "since the previous data cut"
+    since = ", ".join(f"site {k}: {v}" for k, v in new["previous_cuts"].items())
+    note = (f"New, or newly serious / newly of special interest, since the previous data cut "
+            f"({since}); a site's first export counts whole.")
 else:
-    label = "(no previous data cut: all)"
-sae = ae.filter(pl.col("AESER") == "Y").height
-aesi = ae.filter(pl.col("AESIFL") == "Y").height
-cols[-1].metric(f"Serious AEs {label}", sae)
-cols[-1].metric(f"AESIs {label}", aesi)
+    label, note = "(no previous data cut: all)", "Every site has been loaded once: all events count."
+cols[-1].metric(f"Serious AEs {label}", new["sae"])
+cols[-1].metric(f"AESIs {label}", new["aesi"])
+cols[-1].caption(note)
 cols[-1].page_link("pages/page_safety.py", label="Safety")
 
 st.subheader("Subjects by status")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 
 from warehouse import runs_dir
@@ -206,19 +207,18 @@ def test_data_team_without_warehouse_still_sees_the_run_log(app, files, tmp_path
 
 
 def test_overview_counts_saes_and_aesis_since_the_previous_data_cut(app, tmp_path, monkeypatch):
-    # a second loaded run for site 01 with an earlier cut (2024-03-31): site 01's previous cut is
-    # 2024-03-31, site 02 has none (all its events count).
+    # Site 01's export replaced one cut on 2024-03-31 (sdtm.exports.PREV_DATACUT) and the ETL found
+    # both its events in that previous export (ADAE flags 'N'); site 02 was loaded once (flags
+    # null: its events count whole). Site 02's pneumonia is serious and an AESI -> 1 SAE, 1 AESI.
+    # (Site 01's herpes zoster is an AESI but not new: without the flags it would make 2 AESIs.)
     wh = build_warehouse(tmp_path / "trial.duckdb")
     write_run_log(wh)
-    d = runs_dir(wh) / "run-1"
-    d.mkdir()
-    (d / "run.json").write_text(json.dumps({
-        "run_id": "run-1", "command": "load", "started_at": "2024-04-01T09:00:00", "outcome": "loaded",
-        "exports": [{"source": "site01", "siteid": "01", "data_cut": "2024-03-31", "files": []}],
-        "problems": []}))
+    con = duckdb.connect(str(wh))
+    con.execute("UPDATE sdtm.exports SET PREV_DATACUT = DATE '2024-03-31' WHERE SITEID = '01'")
+    con.execute("UPDATE adam.adae SET AENEWFL = 'N', SAENEWFL = 'N', AESINWFL = 'N' WHERE SITEID = '01'")
+    con.close()
     monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
     at = sign_in(new_app().run(), "pi")
-    # site 01: herpes zoster onset 2024-03-01 is before 03-31 -> not new; nasopharyngitis neither.
-    # site 02: pneumonia (serious, AESI) counts. -> 1 SAE, 1 AESI (2 AESIs in all)
     assert metric(at, "Serious AEs since the previous data cut") == "1"
     assert metric(at, "AESIs since the previous data cut") == "1"
+    assert "site 01: 2024-03-31" in texts(at)

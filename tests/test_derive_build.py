@@ -88,7 +88,7 @@ def _database(path: Path) -> duckdb.DuckDBPyConnection:
         con.execute(f"CREATE TABLE sdtm.{d} AS SELECT * FROM f")
         con.unregister("f")
     con.execute("INSERT INTO sdtm.exports VALUES ('01', DATE '2024-06-30', 'export.json', 'run-1', "
-                "TIMESTAMP '2024-07-01 09:00:00', 'archive/01')")
+                "TIMESTAMP '2024-07-01 09:00:00', 'archive/01', NULL)")
     return con
 
 
@@ -177,7 +177,7 @@ def test_build_adam_on_a_dm_only_site_R_ENROL(tmp_path):
         con.execute(f"CREATE TABLE sdtm.{d} AS SELECT * FROM f")
         con.unregister("f")
     con.execute("INSERT INTO sdtm.exports VALUES ('01', DATE '2024-06-30', 'rows', 'run-1', "
-                "TIMESTAMP '2024-07-01 09:00:00', 'archive/01')")
+                "TIMESTAMP '2024-07-01 09:00:00', 'archive/01', NULL)")
     con.execute("SELECT * FROM sdtm.dm").fetchone()   # a result the caller left unfetched
     build_adam(con)
     assert con.execute("SELECT SUBJID, FASFL, SUBJSTAT FROM adam.adsl ORDER BY 1").fetchall() == [

@@ -318,13 +318,15 @@ def latest_refused_run() -> tuple[dict | None, pl.DataFrame]:
     return None, pl.DataFrame(schema={c: pl.String for c in cols})
 
 
-def previous_data_cuts() -> dict[str, dt.date]:
-    """Per site, the data cut before the current one, from the loaded runs of the run log."""
-    cuts: dict[str, set[str]] = {}
-    for r in run_log():
-        if r.get("outcome") != "loaded":
-            continue
-        for e in r.get("exports") or []:
-            if e.get("siteid") and e.get("data_cut"):
-                cuts.setdefault(str(e["siteid"]), set()).add(str(e["data_cut"])[:10])
-    return {s: dt.date.fromisoformat(sorted(c)[-2]) for s, c in cuts.items() if len(c) >= 2}
+def new_safety_events(sites: Sites = None) -> dict:
+    """Serious AEs and AESIs new since each site's previous data cut (ADAE's SAENEWFL, AESINWFL:
+    new, or newly serious / newly an AESI); a site loaded once counts all its events.
+    Also ``previous_cuts``: {site: previous data cut} for the sites that have one."""
+    counts = _scalar_row(_q(
+        "SELECT count(*) FILTER (SAENEWFL = 'Y' OR (SAENEWFL IS NULL AND AESER = 'Y')) AS sae, "
+        "count(*) FILTER (AESINWFL = 'Y' OR (AESINWFL IS NULL AND AESIFL = 'Y')) AS aesi "
+        "FROM adam.adae WHERE {site}", sites))
+    cuts = _q("SELECT SITEID, PREV_DATACUT FROM sdtm.exports WHERE {site} "
+              "AND PREV_DATACUT IS NOT NULL ORDER BY SITEID", sites)
+    return {"sae": counts.get("sae", 0), "aesi": counts.get("aesi", 0),
+            "previous_cuts": dict(cuts.iter_rows())}

@@ -19,7 +19,15 @@ CREATE TABLE IF NOT EXISTS sdtm.exports (
     DATACUT_SOURCE VARCHAR NOT NULL,     -- 'export.json' or 'rows'
     RUN_ID VARCHAR NOT NULL,             -- the accepted load run that brought it
     LOADED_AT TIMESTAMP NOT NULL,
-    ARCHIVE_PATH VARCHAR NOT NULL        -- read-only copy of the export as delivered
+    ARCHIVE_PATH VARCHAR NOT NULL,       -- read-only copy of the export as delivered
+    PREV_DATACUT DATE                    -- data cut of the export this one replaced (null: first)
+);
+
+-- The adverse events of each site's previous export (the one the current export replaced), kept
+-- at load so that ADAE can tell which events are new, or newly serious, since that data cut.
+CREATE TABLE IF NOT EXISTS sdtm.ae_previous (
+    SITEID VARCHAR NOT NULL, USUBJID VARCHAR NOT NULL, AESEQ BIGINT,
+    AEDECOD VARCHAR, AEBODSYS VARCHAR, AESTDTC VARCHAR, AESER VARCHAR
 );
 
 -- ADSL: one row per screened subject (R-ENROL, R-DAY, R-ENDPOINT).
@@ -79,7 +87,11 @@ CREATE TABLE IF NOT EXISTS adam.adae (
     ASTDT DATE, ASTDTF VARCHAR,  -- imputed onset; flag 'D' (day imputed) / 'M' (month and day) / null
     AENDT DATE, ASTDY INTEGER,
     TRTEMFL VARCHAR, RELFL VARCHAR,
-    AESIFL VARCHAR, AESICAT VARCHAR   -- e.g. 'HERPES ZOSTER', 'SERIOUS INFECTION'
+    AESIFL VARCHAR, AESICAT VARCHAR,  -- e.g. 'HERPES ZOSTER', 'SERIOUS INFECTION'
+    -- Since the site's previous data cut (null when the site has no previous export):
+    AENEWFL VARCHAR,   -- 'Y' event (USUBJID, AEDECOD, AESTDTC) absent from the previous export
+    SAENEWFL VARCHAR,  -- 'Y' serious now, and new or not serious in the previous export
+    AESINWFL VARCHAR   -- 'Y' AESI now, and new or not an AESI in the previous export
 );
 
 -- ADLB: labs with change from week 0 and range flags.

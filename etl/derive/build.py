@@ -40,7 +40,7 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         "adsl": adsl,
         "adlldas": adlldas,
         "adpsl": daily,
-        "adae": build_adae(ae, base),
+        "adae": build_adae(ae, base, sdtm.get("ae_previous"), sdtm["exports"]),
         "adlb": adlb,
         "adex": adex,
         "adeff": build_adeff(adsl, vdates, adlldas, adpslwk),
@@ -61,7 +61,8 @@ def read_sdtm(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
             warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
             return pl.from_arrow(con.execute(query).to_arrow_table())
     out = {d: frame(f"SELECT * FROM sdtm.{d}") for d in DOMAINS}
-    out["exports"] = frame("SELECT SITEID, DATACUT FROM sdtm.exports")
+    out["exports"] = frame("SELECT SITEID, DATACUT, PREV_DATACUT FROM sdtm.exports")
+    out["ae_previous"] = frame("SELECT * FROM sdtm.ae_previous")
     return out
 
 
