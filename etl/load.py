@@ -314,11 +314,17 @@ def _quote(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
-def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_sites: list[str],
+def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_cuts: dict[str, object],
                       progress: Progress) -> dict[str, object]:
-    """Copy every sdtm row of the sites not in this load from the current warehouse. For the
-    sites in this load, keep their current adverse events as ``sdtm.ae_previous`` (so ADAE can
-    tell what is new since that data cut) and return their current data cuts by site."""
+    """Copy every sdtm row of the sites not in this load (``new_cuts``: site -> its new data cut)
+    from the current warehouse, and return each loaded site's previous data cut.
+
+    The previous export of a loaded site is the latest one with an EARLIER data cut: when the
+    new cut is later than the current one, the current adverse events become
+    ``sdtm.ae_previous`` (so ADAE can tell what is new since that cut); when it is the same cut
+    delivered again (a correction), the current baseline is kept, so a reload never hides what
+    that cut brought."""
+    new_sites = sorted(new_cuts)
     literal = str(old).replace("'", "''")
     con.execute(f"ATTACH '{literal}' AS old_wh (READ_ONLY)")
     try:
@@ -327,7 +333,7 @@ def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_sites: list
         if kept:
             _say(progress, "keeping site(s) " + ", ".join(r[0] for r in kept)
                  + " as they are in the current warehouse...")
-        for table in ("exports", "ae_previous") + DOMAINS:
+        for table in ("exports", "ae_previous") + DOMAINS:   # the sites not in this load
             old_cols = set(_columns(con, "old_wh", "sdtm", table))
             if not old_cols:
                 continue
@@ -335,10 +341,23 @@ def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_sites: list
             col_list = ", ".join(_quote(c) for c in cols)
             con.execute(f"INSERT INTO sdtm.{table} ({col_list}) SELECT {col_list} FROM "
                         f"old_wh.sdtm.{table} WHERE NOT list_contains(?, SITEID)", [new_sites])
-        con.execute("INSERT INTO sdtm.ae_previous SELECT SITEID, USUBJID, AESEQ, AEDECOD, AEBODSYS, "
-                    "AESTDTC, AESER FROM old_wh.sdtm.ae WHERE list_contains(?, SITEID)", [new_sites])
-        return dict(con.execute("SELECT SITEID, DATACUT FROM old_wh.sdtm.exports "
-                                "WHERE list_contains(?, SITEID)", [new_sites]).fetchall())
+        has_baseline = bool(_columns(con, "old_wh", "sdtm", "ae_previous"))
+        previous: dict[str, object] = {}
+        for site in new_sites:
+            row = con.execute("SELECT DATACUT FROM old_wh.sdtm.exports WHERE SITEID = ?",
+                              [site]).fetchone()
+            if row is None:
+                continue                               # the site's first export
+            if row[0] < new_cuts[site]:
+                previous[site] = row[0]
+                con.execute("INSERT INTO sdtm.ae_previous SELECT SITEID, USUBJID, AESEQ, AEDECOD, "
+                            "AEBODSYS, AESTDTC, AESER FROM old_wh.sdtm.ae WHERE SITEID = ?", [site])
+            elif has_baseline:
+                previous[site] = con.execute("SELECT PREV_DATACUT FROM old_wh.sdtm.exports "
+                                             "WHERE SITEID = ?", [site]).fetchone()[0]
+                con.execute("INSERT INTO sdtm.ae_previous SELECT * FROM old_wh.sdtm.ae_previous "
+                            "WHERE SITEID = ?", [site])
+        return previous
     finally:
         con.execute("DETACH old_wh")
 
@@ -398,8 +417,8 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         t0 = time.monotonic()
         con.execute(SCHEMA_SQL.read_text(encoding="utf-8"))
         _create_sdtm_tables(con)
-        new_sites = sorted(e.siteid for e in exports)
-        previous_cuts = _copy_other_sites(con, old_file, new_sites, progress) if old_file.exists() else {}
+        new_cuts = {e.siteid: e.data_cut for e in exports}
+        previous_cuts = _copy_other_sites(con, old_file, new_cuts, progress) if old_file.exists() else {}
         for e in exports:
             for domain in DOMAINS:
                 f = e.files.get(domain)

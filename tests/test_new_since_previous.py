@@ -44,6 +44,15 @@ def test_late_reported_serious_event_counts_as_new_since_the_previous_cut(
     assert flags == [("Headache", "N", "N", "N"), ("Herpes zoster", "N", "N", "N"),
                      ("Pneumonia", "Y", "Y", "Y")]
 
+    # The same newer export delivered again (same data cut, e.g. a correction) is not "the
+    # previous export": the baseline stays the first cut, and the pneumonia stays new.
+    again = load_exports([newer], warehouse_copy)
+    assert again.outcome == "loaded"
+    assert query(warehouse_copy, "SELECT PREV_DATACUT FROM sdtm.exports WHERE SITEID = '01'") \
+        == [(first_cut,)]
+    assert query(warehouse_copy, "SELECT AEDECOD, AENEWFL, SAENEWFL, AESINWFL FROM adam.adae "
+                                 "ORDER BY AESEQ") == flags
+
     open_page = page_opener(warehouse_copy, write_users(tmp_path / "users.toml"),
                             tmp_path / "access.log", monkeypatch)
     at = open_page("home")
