@@ -27,10 +27,12 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip check
 	touch $@
 
-# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here), and a CJK
+# font so the screenshots show the Japanese verbatim terms rather than empty boxes.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@{ command -v chromium >/dev/null 2>&1 && [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]; } || { \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 
 # The demo warehouse is separate from the real one (warehouse/trial.duckdb): demo data never
 # mixes with a site's real exports.

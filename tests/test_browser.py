@@ -225,6 +225,16 @@ def test_pi_opens_every_page_and_sees_its_figures(page, server, demo_warehouse):
     text = open_page(page, "Safety", "05-safety")
     assert f"Adverse events: {n_ae} of {n_ae} events" in text
     assert "Serious adverse events" in text and "Infusion log" in text
+    # The listing's CSV, downloaded as a user would: every AE, and the Japanese verbatim terms of
+    # site 02 (delivered in CP932) intact after the whole trip export -> warehouse -> browser.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download adverse_events (CSV)").click()
+    listing = list(csv.DictReader(io.StringIO(
+        Path(download.value.path()).read_text(encoding="utf-8"), newline="")))
+    assert len(listing) == n_ae
+    japanese = {r["AETERM"] for r in demo_rows("ae") if r["USUBJID"].split("-")[1] == "02"
+                and any(ord(ch) > 0x3000 for ch in r["AETERM"])}
+    assert japanese and japanese <= {r["AETERM"] for r in listing}
 
     text = open_page(page, "Subject profile", "06-subject-profile")
     first_enrolled = sorted(r["USUBJID"] for r in dm)[0]
