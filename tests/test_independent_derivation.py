@@ -319,8 +319,9 @@ def discontinuation(raw) -> dict[str, dt.date]:
     return out
 
 
-def endpoint(raw, week: int) -> dict[str, dict]:
-    """R-ENDPOINT: per FAS subject, due at week W and responder (LLDAS 'Y' at the WEEK W visit).
+def endpoint(raw, week: int, column: str = "LLDASFL") -> dict[str, dict]:
+    """R-ENDPOINT: per FAS subject, due at week W and responder (LLDAS 'Y' at the WEEK W visit;
+    the secondary endpoints C1-C5 the same way with ``column`` CRIT1FL..CRIT5FL).
 
     Due: day 7W+1+7 on or before the data cut, or discontinued before that day (the spec's "before
     it"; the brief phrased it as before the nominal date 7W+1 -- on this demo both readings agree,
@@ -332,7 +333,7 @@ def endpoint(raw, week: int) -> dict[str, dict]:
     for subj in fas(raw):
         due_date = day1[subj] + dt.timedelta(days=7 * week + 1 + 7 - 1)   # date of day 7W+8
         due = due_date <= raw["CUT"][subj] or (subj in disc and disc[subj] < due_date)
-        value = lldas.get((subj, f"WEEK {week}"), {}).get("LLDASFL")
+        value = lldas.get((subj, f"WEEK {week}"), {}).get(column)
         out[subj] = {"DUEFL": "Y" if due else "N",
                      "RESPFL": (("Y" if value == "Y" else "N") if due else None)}
     return out
@@ -488,6 +489,16 @@ def test_r_endpoint_lldas_responders_due_and_not_yet_due(raw, wh, week):
     #   01-004 (LOWCOMP + INCDNA = 4, both present at week 20, PSL 7.5), 01-005 (4, PSL 7.5),
     #   02-003 (PSL 2), 02-004 and 02-006 (PSL 5) -> 6 responders / 9 due, 1 not yet due.
     assert totals(expected) == {12: (4, 9, 1), 24: (6, 9, 1)}[week]
+
+
+@pytest.mark.parametrize("week", WEEKS)
+@pytest.mark.parametrize("paramcd", ["CRIT1", "CRIT2", "CRIT3", "CRIT4", "CRIT5"])
+def test_r_endpoint_secondary_each_lldas_criterion_at_week(raw, wh, paramcd, week):
+    """R-ENDPOINT secondary: each criterion C1-C5 at weeks 12 and 24, same due/responder rules."""
+    expected = endpoint(raw, week, paramcd + "FL")
+    got = {r["USUBJID"]: {"DUEFL": r["DUEFL"], "RESPFL": r["RESPFL"]}
+           for r in wh["adeff"] if r["PARAMCD"] == paramcd and r["AVISITN"] == week}
+    assert_same(expected, got, f"R-ENDPOINT {paramcd} week {week}")
 
 
 def test_r_ae_treatment_emergence_and_special_interest(raw, wh):
