@@ -144,19 +144,28 @@ def validate_only(sources: list[Path], warehouse: Path, progress: Progress = Non
     runs = wh_paths.runs_dir(warehouse)
     record = runlog.new_record(runlog.new_run_id(), "validate", argv)
     record["warehouse"] = str(warehouse)
-    t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="trialdash-validate-") as work:
-        try:
-            result = _validate(sources, Path(work), progress)
-        except Exception as exc:
-            _timed(record, "validate", t0)
-            _finish(runs, record, "failed", [], _error_text(exc))
-            return _result(record, runs, [])
+        result = _validate_recorded(sources, Path(work), record, runs, progress)
+    if result is None:
+        return _result(record, runs, [])
+    _finish(runs, record, "valid" if result.ok else "refused", result.problems)
+    return _result(record, runs, result.problems)
+
+
+def _validate_recorded(sources: list[Path], work: Path, record: dict, runs: Path,
+                       progress: Progress) -> ValidationResult | None:
+    """Validate, timing it and putting the exports in the run's record. An error inside the
+    validator ends the run as 'failed' (recorded) and returns None."""
+    t0 = time.monotonic()
+    try:
+        result = _validate(sources, work, progress)
+    except Exception as exc:
+        _timed(record, "validate", t0)
+        _finish(runs, record, "failed", [], _error_text(exc))
+        return None
     _timed(record, "validate", t0)
     record["exports"] = runlog.exports_record(result)
-    outcome = "valid" if result.ok else "refused"
-    _finish(runs, record, outcome, result.problems)
-    return _result(record, runs, result.problems)
+    return result
 
 
 def _error_text(exc: BaseException) -> str:
@@ -465,15 +474,9 @@ def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None
     t_start = time.monotonic()
 
     with tempfile.TemporaryDirectory(prefix="trialdash-load-") as work:
-        t0 = time.monotonic()
-        try:
-            result = _validate(sources, Path(work), progress)
-        except Exception as exc:
-            _timed(record, "validate", t0)
-            _finish(runs, record, "failed", [], _error_text(exc))
+        result = _validate_recorded(sources, Path(work), record, runs, progress)
+        if result is None:
             return _result(record, runs, [])
-        _timed(record, "validate", t0)
-        record["exports"] = runlog.exports_record(result)
         if not result.ok:
             _finish(runs, record, "refused", result.problems)
             return _result(record, runs, result.problems)
