@@ -21,11 +21,7 @@ cum = queries.enrolled_over_time(sites)
 first = dt.date.fromisoformat(FIRST_ENROLLMENT_REGISTRY)
 cuts = queries.data_cuts()
 cut = cuts["DATACUT"].max() if cuts.height else dt.date.today()
-projection = None
-if cum.height and enr["enrolled"] < TARGET:
-    days = max((cut - first).days, 1)
-    rate = cum.height / days  # enrolled per day since the registry's first enrollment
-    projection = first + dt.timedelta(days=round(TARGET / rate))
+projection = queries.enrollment_projection()   # trial-wide, derived by the ETL (R-ENROL)
 if cum.height:
     steps = pl.concat([cum.select("ENRLDT", "cumulative"),
                        pl.DataFrame({"ENRLDT": [cut], "cumulative": [cum["cumulative"].max()]})])
@@ -38,12 +34,14 @@ if cum.height:
     st.altair_chart(line + target + reg, width="stretch")
 st.caption(f"Red dashed line: target {TARGET}. Grey line: first enrollment in the registry "
            f"({FIRST_ENROLLMENT_REGISTRY}).")
-if projection:
-    st.info(f"Projection (not a fact): at the rate so far ({cum.height} enrolled in "
-            f"{(cut - first).days} days since {FIRST_ENROLLMENT_REGISTRY}), the target of {TARGET} "
-            f"would be reached around {projection:%Y-%m-%d}.")
-elif enr["enrolled"] >= TARGET:
-    st.success(f"Target reached: {enr['enrolled']} / {TARGET} enrolled.")
+if projection.get("PROJDT"):
+    st.info(f"Projection (not a fact): the target of {projection['TARGET']} would be reached "
+            f"around {projection['PROJDT']:%Y-%m-%d} — {projection['METHOD']} "
+            f"(trial-wide, as of {projection['ASOFDT']}; "
+            f"{projection['RATE30']:.1f} enrolled per 30 days).")
+elif projection.get("REACHEDDT"):
+    st.success(f"Target reached on {projection['REACHEDDT']}: "
+               f"{projection['ENROLLED']} / {projection['TARGET']} enrolled (trial-wide).")
 
 st.subheader("Funnel: screened → screen-failed → enrolled")
 funnel = pl.DataFrame({"stage": ["Screened", "Screen failed", "Enrolled"],

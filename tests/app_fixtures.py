@@ -47,6 +47,11 @@ INSERTS = """
       ('01', '2024-06-30', 'rows', 'run-2', '2024-07-01 09:00', '/a/01'),
       ('02', '2024-08-31', 'export.json', 'run-2', '2024-09-01 09:00', '/a/02');
     INSERT INTO audit.refresh (RUN_ID, REFRESHED_AT, SCHEMA_VERSION) VALUES ('run-2', '2024-09-01 09:05', 1);
+    -- R-ENROL as the ETL derives it (etl/derive/enrol.py, tested in test_derive_build): 3 enrolled
+    -- in 250 days (2023-12-26 .. 2024-08-31 inclusive); 7 to go -> ceil(7 * 250 / 3) = 584 days
+    -- after 2024-08-31 = 2026-04-07.
+    INSERT INTO adam.enrollment_projection VALUES (3, 10, '2024-08-31', 0.36, NULL, '2026-04-07',
+      '3 enrolled over 250 days since the first enrollment (2023-12-26); projection assumes the same rate continues');
     INSERT INTO adam.adsl (USUBJID, SITEID, SUBJID, AGE, SEX, ARMCD, SCRNFL, SCRFFL, ENRLFL, ENRLDT,
         SCRFREAS, SCRFRTXT, RFICDT, TRTSDT, PSLSTDT, WEIGHTBL, FASFL, EOSSTT, DATACUT, CUTDY, SUBJSTAT) VALUES
       ($u1, '01', '001', 34, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-01-10', NULL, NULL, '2024-01-05',

@@ -184,3 +184,14 @@ def test_build_adam_on_a_dm_only_site_R_ENROL(tmp_path):
         ("001", "N", "SCREEN FAILED"), ("002", "N", "ENROLLED, NOT DOSED")]
     assert con.execute("SELECT count(*) FROM adam.adeff").fetchall() == [(0,)]   # FAS is empty
     con.close()
+
+
+def test_build_adam_enrollment_projection_trial_wide_R_ENROL(built):
+    # 4 enrolled (2024-01-08 x2, 2024-04-29 x2) as of the cut 2024-06-30. Days since the registry's
+    # first enrollment, inclusive: Dec 26 -> Jan 1 = 6, Jan 1 -> Jun 30 = 31+29+31+30+31+29 = 181,
+    # +1 = 188. Rate 4/188 per day; 6 to go -> ceil(6 * 188 / 4) = 282 days after Jun 30:
+    # Jul 31 (31), Aug 31 (62), Sep 30 (92), Oct 31 (123), Nov 30 (153), Dec 31 (184),
+    # Jan 31 (215), Feb 28 (243), Mar 31 (274), Apr 8 (282) -> 2025-04-08.
+    row = built.execute("SELECT ENROLLED, TARGET, ASOFDT, RATE30, REACHEDDT, PROJDT "
+                        "FROM adam.enrollment_projection").fetchall()
+    assert row == [(4, 10, dt.date(2024, 6, 30), 4 / 188 * 30, None, dt.date(2025, 4, 8))]

@@ -96,6 +96,12 @@ def enrollment_counts(sites: Sites = None) -> dict:
         "FROM adam.adsl WHERE {site}", sites))
 
 
+def enrollment_projection() -> dict:
+    """R-ENROL, trial-wide (the target is the trial's): ENROLLED, TARGET, ASOFDT, RATE30,
+    REACHEDDT, PROJDT, METHOD; empty when nothing is loaded."""
+    return _scalar_row(_q("SELECT * FROM adam.enrollment_projection"))
+
+
 def enrollment_by_site(sites: Sites = None) -> pl.DataFrame:
     return _q(
         "SELECT a.SITEID, count(*) AS screened, count(*) FILTER (SCRFFL = 'Y') AS screen_failed, "

@@ -50,6 +50,16 @@ CREATE TABLE IF NOT EXISTS adam.adsl (
     SUBJSTAT VARCHAR         -- 'SCREEN FAILED','ON TREATMENT','REACHED WEEK 12','COMPLETED WEEK 24','DISCONTINUED','ENROLLED, NOT DOSED'
 );
 
+-- R-ENROL: enrollment against the target, trial-wide (the target of 10 is the trial's), at the
+-- latest data cut; the projection assumes the enrollment rate so far continues. One row.
+CREATE TABLE IF NOT EXISTS adam.enrollment_projection (
+    ENROLLED INTEGER, TARGET INTEGER, ASOFDT DATE,
+    RATE30 DOUBLE,           -- enrolled per 30 days since the registry's first enrollment
+    REACHEDDT DATE,          -- the target-th enrollment date, once reached
+    PROJDT DATE,             -- projected date the target is reached (null when reached / none yet)
+    METHOD VARCHAR           -- how, in a sentence, for the page to show beside it
+);
+
 -- ADLLDAS: one row per subject and assessment visit (R-SLEDAI, R-PGA, R-LLDAS, R-DORIS, R-DAY).
 CREATE TABLE IF NOT EXISTS adam.adlldas (
     USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,

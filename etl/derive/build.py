@@ -17,7 +17,7 @@ from etl.derive.ae import build_adae
 from etl.derive.consistency import build_dq_warnings
 from etl.derive.endpoints import (build_adchg, build_adcmis, build_adeff, build_adpslwk,
                                   visit_dates)
-from etl.derive.enrol import build_adsl, subject_base
+from etl.derive.enrol import build_adsl, enrollment_projection, subject_base
 from etl.derive.exposure import build_adex
 from etl.derive.labs import build_adlb
 from etl.derive.lldas import build_adlldas
@@ -49,7 +49,21 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         "adcmis": build_adcmis(cm, adsl),
         "protocol_flags": build_protocol_flags(adsl, daily, adpslwk, adex),
         "dq_warnings": build_dq_warnings(qs, lb),
+        "enrollment_projection": build_enrollment_projection(adsl, sdtm["exports"]),
     }
+
+
+def build_enrollment_projection(adsl: pl.DataFrame, exports: pl.DataFrame) -> pl.DataFrame:
+    """R-ENROL: one trial-wide row as of the latest data cut (no row before any export)."""
+    schema = {"ENROLLED": pl.Int32, "TARGET": pl.Int32, "ASOFDT": pl.Date, "RATE30": pl.Float64,
+              "REACHEDDT": pl.Date, "PROJDT": pl.Date, "METHOD": pl.String}
+    if exports.height == 0:
+        return pl.DataFrame(schema=schema)
+    as_of = exports["DATACUT"].max()
+    p = enrollment_projection(adsl.filter(pl.col("ENRLFL") == "Y")["ENRLDT"].to_list(), as_of)
+    return pl.DataFrame([{"ENROLLED": p["enrolled"], "TARGET": p["target"], "ASOFDT": as_of,
+                          "RATE30": p["rate_per_30_days"], "REACHEDDT": p["reached_on"],
+                          "PROJDT": p["projected_date"], "METHOD": p["method"]}], schema=schema)
 
 
 def read_sdtm(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
