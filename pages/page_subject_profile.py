@@ -26,7 +26,7 @@ c[3].metric("Baseline weight (kg)", s["WEIGHTBL"] if s["WEIGHTBL"] is not None e
 st.caption(f"Site {s['SITEID']} · age {s['AGE']} · sex {s['SEX']} · consent {s['RFICDT']} · "
            f"enrolled {s['ENRLDT']} · end of study status {s['EOSSTT']} · data cut {s['DATACUT']}")
 
-psl = queries.psl_daily(usubjid=subject)
+psl = queries.psl_curve(subjects=(subject,))
 visits = queries.lldas_visits(usubjid=subject)
 ae = queries.adverse_events(usubjid=subject)
 ex = queries.infusions(usubjid=subject)

@@ -47,6 +47,8 @@ INSERTS = """
       ('01', '2024-06-30', 'rows', 'run-2', '2024-07-01 09:00', '/a/01'),
       ('02', '2024-08-31', 'export.json', 'run-2', '2024-09-01 09:00', '/a/02');
     INSERT INTO audit.refresh (RUN_ID, REFRESHED_AT, SCHEMA_VERSION) VALUES ('run-2', '2024-09-01 09:05', 1);
+    -- R-PROTOCOL ceiling as ADSL derives it: 0.6 mg/kg x WEIGHTBL (50 kg -> 30 mg/day)
+    UPDATE adam.adsl SET PSLCEIL = 0.6 * WEIGHTBL;
     -- R-ENROL as the ETL derives it (etl/derive/enrol.py, tested in test_derive_build): 3 enrolled
     -- in 250 days (2023-12-26 .. 2024-08-31 inclusive); 7 to go -> ceil(7 * 250 / 3) = 584 days
     -- after 2024-08-31 = 2026-04-07.
@@ -202,3 +204,12 @@ def page_opener(warehouse: Path, users: Path, access_log: Path, monkeypatch):
         assert not at.exception, at.exception
         return at
     return open_page
+
+
+def hand_built_files(tmp_path_factory, name: str) -> tuple[Path, Path]:
+    """(warehouse, users file): the hand-built warehouse of this module with its run log, and
+    the test accounts, in a fresh folder ``name``."""
+    d = tmp_path_factory.mktemp(name)
+    wh = build_warehouse(d / "trial.duckdb")
+    write_run_log(wh)
+    return wh, write_users(d / "users.toml")

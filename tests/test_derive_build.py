@@ -195,3 +195,11 @@ def test_build_adam_enrollment_projection_trial_wide_R_ENROL(built):
     row = built.execute("SELECT ENROLLED, TARGET, ASOFDT, RATE30, REACHEDDT, PROJDT "
                         "FROM adam.enrollment_projection").fetchall()
     assert row == [(4, 10, dt.date(2024, 6, 30), 4 / 188 * 30, None, dt.date(2025, 4, 8))]
+
+
+def test_build_adam_adsl_carries_the_0_6_mg_per_kg_ceiling_R_PROTOCOL(built):
+    # every dosed subject weighs 60 kg at or before day 1: 0.6 mg/kg x 60 kg = 36 mg/day
+    rows = built.execute("SELECT SUBJID, WEIGHTBL, PSLCEIL FROM adam.adsl WHERE FASFL = 'Y' "
+                         "ORDER BY SUBJID").fetchall()
+    assert [(s, w, round(c, 9)) for s, w, c in rows] == [
+        ("001", 60.0, 36.0), ("002", 60.0, 36.0), ("003", 60.0, 36.0), ("004", 60.0, 36.0)]

@@ -125,8 +125,10 @@ def test_psl_curve_keeps_only_the_points_a_step_line_needs(tmp_path, monkeypatch
     con = duckdb.connect(str(path))
     con.execute(open(os.path.join(os.path.dirname(__file__), "..", "warehouse", "schema.sql")).read())
     u = "jRCTs031230358-01-001"
-    con.execute("INSERT INTO adam.adsl (USUBJID, SITEID, SUBJID, DATACUT, TRTSDT, PSLSTDT, WEIGHTBL) "
-                "VALUES (?, '01', '001', DATE '2024-03-01', DATE '2024-01-01', DATE '2024-01-01', 50)", [u])
+    # ADSL as the ETL derives it: PSLCEIL = 0.6 mg/kg x 50 kg = 30 mg/day (test_derive_build)
+    con.execute("INSERT INTO adam.adsl (USUBJID, SITEID, SUBJID, DATACUT, TRTSDT, PSLSTDT, WEIGHTBL, "
+                "PSLCEIL) VALUES (?, '01', '001', DATE '2024-03-01', DATE '2024-01-01', "
+                "DATE '2024-01-01', 50, 30)", [u])
     doses = [30, 30, 30, 20, 20, 20, 625, 20, 20, 20]
     for day, dose in enumerate(doses, start=1):
         con.execute("INSERT INTO adam.adpsl VALUES (?, '01', DATE '2024-01-01' + ?, ?, ?, 0, 0, ?, '')",
@@ -137,5 +139,5 @@ def test_psl_curve_keeps_only_the_points_a_step_line_needs(tmp_path, monkeypatch
     assert curve["ADY"].to_list() == [1, 4, 7, 8, 10]
     assert curve["PSLDOSE"].to_list() == [30, 20, 625, 20, 20]
     assert queries.psl_curve(subjects=("nobody",)).height == 0
-    # the ceiling: 0.6 mg/kg x 50 kg = 30 mg/day
+    # the ceiling is read from ADSL, not recomputed by the query
     assert queries.psl_ceilings()["CEILING"].to_list() == [30.0]

@@ -184,15 +184,6 @@ def immunosuppressant_counts(sites: Sites = None) -> pl.DataFrame:
 
 # ---- glucocorticoids (R-PSL) -----------------------------------------------------------------
 
-def psl_daily(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
-    """ADPSL with weeks since the first infusion (ADY-based) and the subject's 0.6 mg/kg ceiling."""
-    return _q("SELECT p.USUBJID, p.SITEID, p.ADT, p.ADY, (p.ADT - s.TRTSDT) / 7.0 AS WEEKS, "
-              "p.PSLDOSE, p.CUMDOSE, p.CUMDOSNP, p.PULSEFL, p.DRUGS, "
-              "0.6 * s.WEIGHTBL AS CEILING FROM adam.adpsl p JOIN adam.adsl s USING (USUBJID) "
-              "WHERE {site_p} AND ($u IS NULL OR p.USUBJID = $u) ORDER BY p.USUBJID, p.ADT",
-              sites, u=usubjid)
-
-
 def psl_curve(sites: Sites = None, subjects: tuple[str, ...] | None = None) -> pl.DataFrame:
     """ADPSL reduced to what a step-after line needs: each subject's first day, every day whose
     dose differs from the day before, pulse days, and the last day. Drawn as steps, it is the
@@ -211,8 +202,8 @@ def psl_curve(sites: Sites = None, subjects: tuple[str, ...] | None = None) -> p
 
 
 def psl_ceilings(sites: Sites = None) -> pl.DataFrame:
-    """Each dosed subject's 0.6 mg/kg/day ceiling (R-PROTOCOL) from the baseline weight."""
-    return _q("SELECT USUBJID, SITEID, WEIGHTBL, 0.6 * WEIGHTBL AS CEILING FROM adam.adsl "
+    """Each dosed subject's 0.6 mg/kg/day ceiling (R-PROTOCOL), as ADSL derived it."""
+    return _q("SELECT USUBJID, SITEID, WEIGHTBL, PSLCEIL AS CEILING FROM adam.adsl "
               "WHERE {site} AND PSLSTDT IS NOT NULL ORDER BY USUBJID", sites)
 
 

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS adam.adsl (
     DCSREAS VARCHAR, EOSDT DATE,
     DATACUT DATE NOT NULL,   -- the subject's site data cut
     CUTDY INTEGER,           -- study day of the data cut
-    SUBJSTAT VARCHAR         -- 'SCREEN FAILED','ON TREATMENT','REACHED WEEK 12','COMPLETED WEEK 24','DISCONTINUED','ENROLLED, NOT DOSED'
+    SUBJSTAT VARCHAR,        -- 'SCREEN FAILED','ON TREATMENT','REACHED WEEK 12','COMPLETED WEEK 24','DISCONTINUED','ENROLLED, NOT DOSED'
+    PSLCEIL DOUBLE           -- R-PROTOCOL ceiling for the first 14 days of PSL: 0.6 mg/kg x WEIGHTBL (mg/day)
 );
 
 -- R-ENROL: enrollment against the target, trial-wide (the target of 10 is the trial's), at the

@@ -4,6 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 from etl.contract import CRITERIA
+from etl.derive.protocol import CEILING_MG_PER_KG
 from etl.derive.study_day import nominal_day, study_day_expr
 
 EVENT = "DISPOSITION EVENT"
@@ -66,7 +67,7 @@ def subjstat_expr() -> pl.Expr:
 
 ADSL_COLUMNS = ["USUBJID", "SITEID", "SUBJID", "AGE", "SEX", "ARMCD", "SCRNFL", "SCRFFL", "ENRLFL",
                 "ENRLDT", "SCRFREAS", "SCRFRTXT", "RFICDT", "TRTSDT", "PSLSTDT", "WEIGHTBL", "FASFL",
-                "EOSSTT", "DCSREAS", "EOSDT", "DATACUT", "CUTDY", "SUBJSTAT"]
+                "EOSSTT", "DCSREAS", "EOSDT", "DATACUT", "CUTDY", "SUBJSTAT", "PSLCEIL"]
 
 
 def baseline_weight(vs: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
@@ -102,7 +103,8 @@ def build_adsl(dm: pl.DataFrame, ds: pl.DataFrame, ie: pl.DataFrame, ex: pl.Data
                        SCRNFL=pl.lit("Y"),
                        SCRFFL=pl.when(pl.col("ARMCD") == "SCRNFAIL").then(pl.lit("Y")).otherwise(pl.lit("N")),
                        ENRLFL=pl.when(pl.col("ARMCD") == "ANIFRO").then(pl.lit("Y")).otherwise(pl.lit("N")),
-                       CUTDY=study_day_expr("DATACUT", "TRTSDT"))
+                       CUTDY=study_day_expr("DATACUT", "TRTSDT"),
+                       PSLCEIL=pl.col("WEIGHTBL") * CEILING_MG_PER_KG)  # R-PROTOCOL 0.6 mg/kg/day
          .with_columns(FASFL=pl.when((pl.col("ENRLFL") == "Y") & pl.col("DOSED")).then(pl.lit("Y"))
                        .otherwise(pl.lit("N")),
                        EOSSTT=pl.when(pl.col("SCRFFL") == "Y").then(pl.lit("SCREEN FAILURE"))
