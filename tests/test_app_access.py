@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 import auth
-from tests.app_fixtures import (PAGE_FILES, build_warehouse, metric, new_app, sign_in, texts,
-                                write_run_log, write_users)
+from tests.app_fixtures import (hand_built_files, PAGE_FILES, metric, new_app, sign_in, texts)
 from warehouse import DEFAULT_WAREHOUSE, PROJECT_ROOT
 
 EXPECTED = {"pi": set(PAGE_FILES), "monitor": {"overview", "enrollment", "safety", "subject"},
@@ -17,10 +16,7 @@ EXPECTED = {"pi": set(PAGE_FILES), "monitor": {"overview", "enrollment", "safety
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("access")
-    wh = build_warehouse(d / "trial.duckdb")
-    write_run_log(wh)
-    return wh, write_users(d / "users.toml")
+    return hand_built_files(tmp_path_factory, "access")
 
 
 @pytest.fixture

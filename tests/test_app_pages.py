@@ -8,16 +8,14 @@ import duckdb
 import pytest
 
 from warehouse import runs_dir
-from tests.app_fixtures import (page_opener, MD_TERM, PAGE_FILES, SCRIPT_TERM, SQL_TERM, U3, U4, build_warehouse,
-                                metric, new_app, sign_in, texts, write_run_log, write_users)
+from tests.app_fixtures import (hand_built_files, page_opener, MD_TERM, PAGE_FILES, SCRIPT_TERM,
+                                SQL_TERM, U3, U4, build_warehouse, metric, new_app, sign_in, texts,
+                                write_run_log)
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pages")
-    wh = build_warehouse(d / "trial.duckdb")
-    write_run_log(wh)
-    return wh, write_users(d / "users.toml")
+    return hand_built_files(tmp_path_factory, "pages")
 
 
 @pytest.fixture
