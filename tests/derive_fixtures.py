@@ -110,10 +110,16 @@ def empty_sdtm() -> dict[str, pl.DataFrame]:
     return {d: sdtm(d) for d in DOMAINS}
 
 
-def subjects(rows: list[tuple[str, dt.date | None, dt.date]], site: str = "01") -> pl.DataFrame:
-    """USUBJID, SITEID, TRTSDT, DATACUT frame from (subjid, first infusion, data cut)."""
-    return pl.DataFrame({"USUBJID": [usubjid(s, site) for s, _, _ in rows],
+def subjects(rows: list[tuple], site: str = "01") -> pl.DataFrame:
+    """USUBJID, SITEID, TRTSDT, DATACUT, EOSDT, OBSENDT frame from (subjid, first infusion, data
+    cut[, end of study]); OBSENDT comes from the real R-DAY expression the ETL runs
+    (etl.derive.enrol.observation_end_expr)."""
+    from etl.derive.enrol import observation_end_expr
+    rows = [tuple(r) + (None,) * (4 - len(r)) for r in rows]
+    return pl.DataFrame({"USUBJID": [usubjid(r[0], site) for r in rows],
                          "SITEID": [site] * len(rows),
-                         "TRTSDT": [t for _, t, _ in rows], "DATACUT": [c for _, _, c in rows]},
+                         "TRTSDT": [r[1] for r in rows], "DATACUT": [r[2] for r in rows],
+                         "EOSDT": [r[3] for r in rows]},
                         schema={"USUBJID": pl.String, "SITEID": pl.String, "TRTSDT": pl.Date,
-                                "DATACUT": pl.Date})
+                                "DATACUT": pl.Date, "EOSDT": pl.Date}
+                        ).with_columns(OBSENDT=observation_end_expr())

@@ -9,8 +9,9 @@ The trial (site 01, data cut 2024-06-30):
 - 002 same first infusion, WEEK 12 visit not done -> due, non-responder 'visit not done';
   infusions at weeks 12, 16, 20 missing with windows closing on days 92, 120, 148 <= 173.
 - 003 first infusion 2024-05-01, withdrew 2024-06-01 (day 32) -> due for weeks 12 and 24,
-  non-responder 'discontinued before week 12'. Week-4 infusion (nominal day 29 <= 32, window end
-  36 <= cut day 61) missing -> missed; week 8 (nominal 57 > 32) not.
+  non-responder 'discontinued before week 12'. Observation ends on day 32 (R-DAY 1.1): the week-4
+  infusion's window (22..36) had not closed by then, so it is not missed (before 1.1, judged
+  against the cut day 61, it was); week 8 (nominal 57 > 32) is not missed either.
 - 004 first infusion 2024-05-01: May 1 -> Jun 30 = 30 + 30 = 60 days -> cut day 61 -> not yet due.
 - 005 screen failure (IN03 not met, EX08 met).
 Primary endpoint at the cut: responders 1 / due 3, not yet due 1.
@@ -140,8 +141,9 @@ def test_build_adam_adsl_enrollment_and_disposition_R_ENROL(built):
 def test_build_adam_missed_infusions_R_PROTOCOL(built):
     rows = built.execute("""SELECT USUBJID, AVISIT, ADY FROM adam.adex WHERE MISSFL='Y'
                             ORDER BY USUBJID, VISITNUM""").fetchall()
-    assert rows == [(U("002"), "WEEK 12", 85), (U("002"), "WEEK 16", 113), (U("002"), "WEEK 20", 141),
-                    (U("003"), "WEEK 4", 29)]
+    # 002's windows close on days 92, 120, 148 <= its last observed day 173; 003 left on day 32,
+    # before its week-4 window closed on day 36 (R-DAY 1.1 end of observation): nothing missed.
+    assert rows == [(U("002"), "WEEK 12", 85), (U("002"), "WEEK 16", 113), (U("002"), "WEEK 20", 141)]
 
 
 def test_build_adam_psl_and_ae_reach_the_tables_R_PSL_R_AE(built):

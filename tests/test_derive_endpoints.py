@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from etl.derive.endpoints import (build_adchg, build_adcmis, build_adeff, build_adpslwk, due_day,
-                                  is_due, response, visit_dates, week_date)
+                                  due_expr, response, visit_dates, week_date)
+from etl.derive.enrol import observation_end_expr
 from etl.derive.psl import psl_daily
 from tests.derive_fixtures import sdtm, subjects, usubjid
 
@@ -22,14 +23,18 @@ def test_due_day_is_nominal_plus_seven_R_ENDPOINT():
     assert due_day(24) == 176   # 7*24 + 1 + 7
 
 
-@pytest.mark.parametrize("cutdy, disc, due", [
-    (91, False, False),   # one day short of 92: not yet due
-    (92, False, True),    # on the day: due
-    (40, True, True),     # discontinued before week 12: due
-    (None, False, False),
+@pytest.mark.parametrize("week, cutdy, eosstt, due", [
+    (12, 91, "ONGOING", "N"),        # one day short of 92: not yet due
+    (12, 92, "ONGOING", "Y"),        # on the day: due
+    (12, 40, "DISCONTINUED", "Y"),   # left the study (withdrew) before week 12: due
+    (12, None, "ONGOING", "N"),
+    (24, 172, "ONGOING", "N"),       # day 172 < 7*24 + 8 = 176: week 24 not yet due
+    (24, 172, "COMPLETED", "Y"),     # 1.1: completed (left the study) on day 170: every week due
 ])
-def test_is_due_week12_R_ENDPOINT(cutdy, disc, due):
-    assert is_due(12, cutdy, disc) is due
+def test_due_week_W_when_day_7W_plus_8_reached_or_subject_left_R_ENDPOINT(week, cutdy, eosstt, due):
+    """The DUEFL expression the ETL runs (build_adeff's fas_weeks), one condition deciding each row."""
+    f = pl.DataFrame({"CUTDY": [cutdy], "EOSSTT": [eosstt]}, schema={"CUTDY": pl.Int32, "EOSSTT": pl.String})
+    assert f.select(due_expr(week)).item() == due
 
 
 def test_week_date_is_visit_date_else_nominal_R_ENDPOINT():
@@ -51,14 +56,16 @@ def test_response_non_responders_when_due_R_ENDPOINT(args, expected):
 
 
 def adsl_frame(rows):
-    """(subjid, cut date, EOSSTT, EOSDT); CUTDY computed by hand in each test's comments."""
+    """(subjid, cut date, EOSSTT, EOSDT); CUTDY computed by hand in each test's comments; OBSENDT
+    by the real R-DAY expression (end of study or data cut, whichever first)."""
     return pl.DataFrame({
         "USUBJID": [U(s) for s, *_ in rows], "SITEID": ["01"] * len(rows), "FASFL": ["Y"] * len(rows),
         "TRTSDT": [RF] * len(rows), "DATACUT": [c for _, c, _, _, _ in rows],
         "CUTDY": [dy for *_, dy in rows], "EOSSTT": [e for _, _, e, _, _ in rows],
         "EOSDT": [d for _, _, _, d, _ in rows]},
         schema={"USUBJID": pl.String, "SITEID": pl.String, "FASFL": pl.String, "TRTSDT": pl.Date,
-                "DATACUT": pl.Date, "CUTDY": pl.Int32, "EOSSTT": pl.String, "EOSDT": pl.Date})
+                "DATACUT": pl.Date, "CUTDY": pl.Int32, "EOSSTT": pl.String, "EOSDT": pl.Date}
+    ).with_columns(OBSENDT=observation_end_expr())
 
 
 # Cut dates: day 100 = Jan 10 + 99 = Apr 18; day 92 = Apr 10; day 91 = Apr 9.
@@ -146,6 +153,26 @@ def test_psl_dose_cumulative_and_discontinuation_at_week12_R_ENDPOINT_R_PSL():
         (U("003"), 12, D(2024, 4, 3), "Y", 5.0, 935.0, "N"),
         (U("003"), 24, D(2024, 6, 26), "N", None, None, None),
     ]
+
+
+def test_withdrawn_subject_week12_and_week24_psl_values_missing_R_PSL_R_DAY():
+    """R-PSL 1.1 / R-DAY 1.1: 004 withdrew on day 52 (2024-03-01) while on 7.5 mg (row ongoing,
+    no CMENDTC); cut 2024-04-18. Both week-W dates (nominal, visits not done: Apr 3, Jun 26) lie
+    after the end of observation: dose, cumulative doses and DISCFL are missing, not 0 / 'Y'.
+    PSL discontinued at week 24 is then a non-response (R-ENDPOINT: left before week 24)."""
+    cm = sdtm("cm", [{"USUBJID": U("004"), "CMTRT": "PSL", "CMDECOD": "PREDNISOLONE", "CMDOSE": 7.5,
+                      "CMSTDTC": "2024-01-01"}])
+    adsl = ADSL.filter(pl.col("USUBJID") == U("004"))
+    daily = psl_daily(cm, adsl)
+    assert daily["ADT"].max() == D(2024, 3, 1)           # no ADPSL row after the end of study
+    w = build_adpslwk(adsl, VDATES, daily, cm)
+    assert w.select("AVISITN", "WKDT", "DUEFL", "PSLDOSE", "CUMDOSE", "CUMDOSNP", "DISCFL").rows() == [
+        (12, D(2024, 4, 3), "Y", None, None, None, None),
+        (24, D(2024, 6, 26), "Y", None, None, None, None),
+    ]
+    e = build_adeff(adsl, VDATES, ADLLDAS, w)
+    assert e.filter(pl.col("PARAMCD") == "PSLDISC").select("RESPFL", "REASON").row(0) == (
+        "N", "discontinued before week 24")
 
 
 def test_change_from_week0_sledai_and_complement_R_ENDPOINT():

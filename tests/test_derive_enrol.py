@@ -54,18 +54,41 @@ def test_adsl_flags_baseline_weight_status_R_ENROL():
                      {"USUBJID": U("001"), "VSSTRESN": 51, "VSDTC": "2024-01-10", "VISIT": "WEEK 0"},
                      {"USUBJID": U("001"), "VSSTRESN": 49, "VSDTC": "2024-02-07", "VISIT": "WEEK 4"}])
     exports = pl.DataFrame({"SITEID": ["01"], "DATACUT": [D(2024, 4, 18)]})
-    base = subject_base(dm, ex, exports)
+    base = subject_base(dm, ds, ex, exports)
     vdates = pl.DataFrame({"USUBJID": [U("001")], "VISIT": ["WEEK 4"], "VDT": [D(2024, 2, 7)]})
     pslstdt = pl.DataFrame({"USUBJID": [U("001")], "PSLSTDT": [D(2024, 1, 1)]})
     a = build_adsl(dm, ds, sdtm("ie"), ex, vs, base, pslstdt, vdates)
     assert a.select("SUBJID", "SCRNFL", "SCRFFL", "ENRLFL", "FASFL", "TRTSDT", "PSLSTDT", "WEIGHTBL",
-                    "EOSSTT", "CUTDY", "SUBJSTAT").rows() == [
-        # latest weight on or before day 1 (Jan 10) is 51; cut Apr 18 = Jan 10 + 99 -> day 100 >= 85
-        ("001", "Y", "N", "Y", "Y", D(2024, 1, 10), D(2024, 1, 1), 51.0, "ONGOING", 100, "REACHED WEEK 12"),
-        ("002", "Y", "N", "Y", "N", None, None, None, "ONGOING", None, "ENROLLED, NOT DOSED"),
-        ("003", "Y", "Y", "N", "N", None, None, None, "SCREEN FAILURE", None, "SCREEN FAILED"),
+                    "EOSSTT", "CUTDY", "OBSENDY", "SUBJSTAT").rows() == [
+        # latest weight on or before day 1 (Jan 10) is 51; cut Apr 18 = Jan 10 + 99 -> day 100 >= 85;
+        # still in the study, so observation ends at the cut: OBSENDY = CUTDY = 100
+        ("001", "Y", "N", "Y", "Y", D(2024, 1, 10), D(2024, 1, 1), 51.0, "ONGOING", 100, 100, "REACHED WEEK 12"),
+        ("002", "Y", "N", "Y", "N", None, None, None, "ONGOING", None, None, "ENROLLED, NOT DOSED"),
+        ("003", "Y", "Y", "N", "N", None, None, None, "SCREEN FAILURE", None, None, "SCREEN FAILED"),
     ]
     assert a["DATACUT"].to_list() == [D(2024, 4, 18)] * 3
+
+
+def test_end_of_observation_is_end_of_study_or_data_cut_whichever_first_R_DAY():
+    """R-DAY 1.1. Day 1 = 2024-01-10 for all; cut 2024-12-31 (day 357: Jan 10 + 356).
+    001 completed 2024-06-28 (Jan 10 + 170 -> day 171): observation ends there, not at the cut.
+    002 withdrew 2024-03-19 (Jan 10 + 69 -> day 70).   003 is ongoing: the cut, day 357."""
+    dm = sdtm("dm", [{"SUBJID": s, "RFSTDTC": "2024-01-10"} for s in ("001", "002", "003")])
+    ds = sdtm("ds", [{"USUBJID": U(s), "DSDECOD": "ENROLLED", "DSSTDTC": "2024-01-08"} for s in ("001", "002", "003")]
+              + [{"USUBJID": U("001"), "DSCAT": "DISPOSITION EVENT", "DSDECOD": "COMPLETED", "DSSTDTC": "2024-06-28"},
+                 {"USUBJID": U("002"), "DSCAT": "DISPOSITION EVENT", "DSDECOD": "WITHDRAWAL BY SUBJECT",
+                  "DSSTDTC": "2024-03-19"}])
+    ex = sdtm("ex", [{"USUBJID": U(s), "VISIT": "WEEK 0", "EXSTDTC": "2024-01-10T10:00",
+                      "EXENDTC": "2024-01-10T10:30"} for s in ("001", "002", "003")])
+    exports = pl.DataFrame({"SITEID": ["01"], "DATACUT": [D(2024, 12, 31)]})
+    base = subject_base(dm, ds, ex, exports)
+    a = build_adsl(dm, ds, sdtm("ie"), ex, sdtm("vs"), base, pl.DataFrame(schema={"USUBJID": pl.String, "PSLSTDT": pl.Date}),
+                   pl.DataFrame(schema={"USUBJID": pl.String, "VISIT": pl.String, "VDT": pl.Date}))
+    assert a.select("SUBJID", "EOSSTT", "EOSDT", "CUTDY", "OBSENDT", "OBSENDY").rows() == [
+        ("001", "COMPLETED", D(2024, 6, 28), 357, D(2024, 6, 28), 171),
+        ("002", "DISCONTINUED", D(2024, 3, 19), 357, D(2024, 3, 19), 70),
+        ("003", "ONGOING", None, 357, D(2024, 12, 31), 357),
+    ]
 
 
 def test_adlb_range_flags_and_change_from_week0():
@@ -105,5 +128,5 @@ def test_each_subject_gets_its_own_site_data_cut_R_ENROL_R_DAY():
     dm = sdtm("dm", [{"USUBJID": usubjid("001", "01"), "RFSTDTC": "2024-01-10"},
                      {"USUBJID": usubjid("001", "02"), "RFSTDTC": "2024-01-10"}])
     exports = pl.DataFrame({"SITEID": ["01", "02"], "DATACUT": [D(2024, 3, 1), D(2024, 5, 1)]})
-    b = subject_base(dm, sdtm("ex"), exports)
+    b = subject_base(dm, sdtm("ds"), sdtm("ex"), exports)
     assert b.select("SITEID", "DATACUT").rows() == [("01", D(2024, 3, 1)), ("02", D(2024, 5, 1))]

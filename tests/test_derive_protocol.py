@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from etl.derive.consistency import build_dq_warnings
-from etl.derive.exposure import build_adex, missed_infusion
+from etl.derive.exposure import build_adex
 from etl.derive.protocol import (age_out_of_range, late_first_infusion, psl_above_ceiling,
                                  psl_above_target_week12)
 from etl.derive.psl import psl_daily
@@ -59,17 +59,31 @@ def test_dose_above_7_5_on_week12_date_R_PROTOCOL():
     assert psl_above_target_week12(w)["USUBJID"].to_list() == [U("002")]
 
 
-@pytest.mark.parametrize("visit, cutdy, eos_day, given, missed", [
-    ("WEEK 12", 92, None, False, True),     # window end 85 + 7 = 92 <= 92
-    ("WEEK 12", 91, None, False, False),    # window still open
-    ("WEEK 12", 150, None, True, False),    # given
-    ("WEEK 12", 150, 80, False, False),     # discontinued on day 80, before nominal day 85
-    ("WEEK 12", 150, 85, False, True),      # discontinued on the nominal day: was still planned
-    ("WEEK 24", 300, None, False, False),   # week-24 infusion is optional
-    ("WEEK 0", 10, None, False, True),      # window end day 1
+def _ex_all_but(visit):
+    """Infusion rows for every planned visit WEEK 0-20 except ``visit`` (None: all given)."""
+    days = {"WEEK 0": 10, "WEEK 4": 7, "WEEK 8": 6, "WEEK 12": 4, "WEEK 16": 2, "WEEK 20": 31}
+    months = {"WEEK 0": 1, "WEEK 4": 2, "WEEK 8": 3, "WEEK 12": 4, "WEEK 16": 5, "WEEK 20": 5}
+    return sdtm("ex", [{"USUBJID": U("001"), "VISIT": v, "EXSTDTC": f"2024-{months[v]:02d}-{d:02d}T09:00",
+                        "EXENDTC": f"2024-{months[v]:02d}-{d:02d}T09:30"}
+                       for v, d in days.items() if v != visit])
+
+
+@pytest.mark.parametrize("visit, obsendy, missed", [
+    ("WEEK 12", 92, True),      # window end 85 + 7 = 92 <= last observed day 92
+    ("WEEK 12", 91, False),     # window still open on the last observed day
+    ("WEEK 12", 80, False),     # left the study on day 80, before the window closed
+    ("WEEK 12", 85, False),     # 1.1: left on the nominal day 85: observation ended, window open
+    ("WEEK 0", 1, True),        # window end day 1
+    (None, 300, False),         # every planned infusion given (WEEK 24 is optional: never missed)
 ])
-def test_missed_planned_infusion_R_PROTOCOL(visit, cutdy, eos_day, given, missed):
-    assert missed_infusion(visit, cutdy, eos_day, given) is missed
+def test_missed_planned_infusion_R_PROTOCOL_R_DAY(visit, obsendy, missed):
+    """R-PROTOCOL "planned infusion missing though due", through build_adex (what the ETL runs):
+    missed when the window's last day is on or before ADSL.OBSENDY (R-DAY 1.1, the end of study
+    or the data cut) and no ex row has that visit."""
+    a = pl.DataFrame({"USUBJID": [U("001")], "SITEID": ["01"], "TRTSDT": [D(2024, 1, 10)],
+                      "OBSENDY": [obsendy], "FASFL": ["Y"]}, schema_overrides={"OBSENDY": pl.Int32})
+    x = build_adex(_ex_all_but(visit), a)
+    assert x.filter(pl.col("MISSFL") == "Y")["AVISIT"].to_list() == ([visit] if missed else [])
 
 
 def test_adex_dose_window_and_missed_rows_R_PROTOCOL():
@@ -78,15 +92,14 @@ def test_adex_dose_window_and_missed_rows_R_PROTOCOL():
         {"USUBJID": U("001"), "VISIT": "WEEK 4", "EXDOSE": 200, "EXSTDTC": "2024-02-18T09:00",
          "EXENDTC": "2024-02-18T09:45"},
     ])
-    a = pl.DataFrame({"USUBJID": [U("001")], "SITEID": ["01"], "TRTSDT": [D(2024, 1, 10)], "CUTDY": [70],
-                      "EOSSTT": ["ONGOING"], "EOSDT": [None], "FASFL": ["Y"]},
-                     schema_overrides={"EOSDT": pl.Date, "CUTDY": pl.Int32})
+    a = pl.DataFrame({"USUBJID": [U("001")], "SITEID": ["01"], "TRTSDT": [D(2024, 1, 10)], "OBSENDY": [70],
+                      "FASFL": ["Y"]}, schema_overrides={"OBSENDY": pl.Int32})
     x = build_adex(ex, a)
     assert x.select("AVISIT", "ADY", "DURMIN", "OOWFL", "MISSFL", "DOSEDVFL").rows() == [
         ("WEEK 0", 1, 30.0, "N", "N", "N"),
         # Feb 18 = Jan 10 + 21 + 18 = +39 -> day 40 > 36 (29 + 7): out of window; 45 min; 200 mg
         ("WEEK 4", 40, 45.0, "Y", "N", "Y"),
-        # week 8: window end 57 + 7 = 64 <= cut day 70, no ex row -> missed, at nominal day 57
+        # week 8: window end 57 + 7 = 64 <= last observed day 70, no ex row -> missed, at nominal day 57
         ("WEEK 8", 57, None, None, "Y", None),
     ]
     from etl.derive.protocol import infusion_flags
@@ -126,3 +139,22 @@ def test_sledai_lab_consistency_warnings_both_ways_R_SLEDAI():
     assert details["WEEK 0 LOWCOMP"].startswith("LOWCOMP absent while") and "C3 62.0 < 80.0" in details["WEEK 0 LOWCOMP"]
     assert details["WEEK 0 LEUKOPEN"].startswith("LEUKOPEN present while")
     assert details["WEEK 4 THROMBO"] == "THROMBO present while PLAT 150.0 >= 100.0"
+
+
+def test_enrolled_subject_without_any_glucocorticoid_row_is_a_warning_R_PSL():
+    """R-PSL 1.1: loaded, not refused, and listed so the site can send the missing rows.
+    001 enrolled with prednisolone; 002 enrolled with only an immunosuppressant -> warning;
+    003 a screen failure without medication -> no warning (PSL is started at enrollment);
+    004 enrolled with only a topical glucocorticoid -> it has a glucocorticoid row: no warning."""
+    a = pl.DataFrame({"USUBJID": [U(s) for s in ("001", "002", "003", "004")], "SITEID": ["01"] * 4,
+                      "ENRLFL": ["Y", "Y", "N", "Y"]})
+    cm = sdtm("cm", [
+        {"USUBJID": U("001"), "CMTRT": "psl", "CMDECOD": "PREDNISOLONE", "CMDOSE": 30, "CMSTDTC": "2024-01-01"},
+        {"USUBJID": U("002"), "CMTRT": "tac", "CMDECOD": "TACROLIMUS", "CMCAT": "IMMUNOSUPPRESSANT",
+         "CMDOSE": 3, "CMSTDTC": "2024-01-01"},
+        {"USUBJID": U("004"), "CMTRT": "bet", "CMDECOD": "BETAMETHASONE", "CMROUTE": "TOPICAL",
+         "CMDOSE": 1, "CMSTDTC": "2024-01-01"},
+    ])
+    w = build_dq_warnings(sdtm("qs"), sdtm("lb"), a, cm)
+    assert w.select("USUBJID", "VISIT", "ADT", "ITEM").rows() == [(U("002"), None, None, "NO_GLUCOCORTICOID")]
+    assert "no glucocorticoid row" in w["DETAIL"][0] and "unknown" in w["DETAIL"][0]

@@ -102,11 +102,57 @@ def test_psl_dose_at_dates_before_initiation_after_cut_and_without_rows_R_PSL():
     daily = psl_daily(cm, subj)
     at = pl.DataFrame({"USUBJID": [usubjid("001")] * 4 + [usubjid("002")],
                        "ADT": [D(2024, 1, 1), D(2024, 1, 6), D(2024, 1, 8), D(2024, 1, 11), D(2024, 1, 6)],
-                       "DATACUT": [D(2024, 1, 10)] * 5})
+                       "OBSENDT": [D(2024, 1, 10)] * 5})
     assert psl_dose_at(daily, cm, at).select("PSLDOSE", "CUMDOSE").rows() == [
         (0.0, 0.0),     # before initiation: none taken yet
         (20.0, 40.0),   # Jan 5 + Jan 6: 20 + 20
         (0.0, 40.0),    # stopped after Jan 6
-        (None, None),   # after the data cut: unknown
+        (None, None),   # after the end of observation (here the data cut): unknown
         (None, None),   # 002 has no glucocorticoid row at all: unknown
+    ]
+
+
+def test_withdrawn_subject_has_no_dose_after_the_end_of_study_R_DAY_R_PSL():
+    """R-DAY 1.1 "End of observation" + R-PSL 1.1: the subject left the study on Jan 20 (EOSDT)
+    while on 7.5 mg, the row ongoing (no CMENDTC); the site's data cut is Mar 31. Observation
+    ends Jan 20 = min(EOSDT, cut): ADPSL stops there, and a date after it has no known dose."""
+    cm = sdtm("cm", [gc("PREDNISOLONE", 7.5, "2024-01-01")])              # ongoing
+    subj = subjects([("001", D(2024, 1, 5), D(2024, 3, 31), D(2024, 1, 20))])
+    assert subj["OBSENDT"].to_list() == [D(2024, 1, 20)]
+    daily = psl_daily(cm, subj)
+    # Jan 1 .. Jan 20 = 20 rows, cumulative 20 x 7.5 = 150; no row after Jan 20
+    assert (daily.height, daily["ADT"].max(), daily["CUMDOSE"].max()) == (20, D(2024, 1, 20), 150.0)
+    at = subj.select("USUBJID", "OBSENDT").join(
+        pl.DataFrame({"ADT": [D(2024, 1, 20), D(2024, 1, 21), D(2024, 3, 28)]}), how="cross")
+    assert psl_dose_at(daily, cm, at).select("ADT", "PSLDOSE", "CUMDOSE", "CUMDOSNP").rows() == [
+        (D(2024, 1, 20), 7.5, 150.0, 150.0),   # the last observed day
+        (D(2024, 1, 21), None, None, None),    # the day after: unknown, not 0
+        (D(2024, 3, 28), None, None, None),    # e.g. a week-12 date after the end of study
+    ]
+
+
+def test_completed_subject_curve_ends_at_the_end_of_study_R_DAY_R_PSL():
+    """Completed on day 171 (EOSDT 2024-06-19, day 1 = 2024-01-01), data cut two years later:
+    the prednisolone row is ongoing, yet ADPSL ends on the end-of-study date, day 171."""
+    cm = sdtm("cm", [gc("PREDNISOLONE", 5, "2023-12-25")])
+    subj = subjects([("001", D(2024, 1, 1), D(2026, 6, 30), D(2024, 6, 19))])
+    daily = psl_daily(cm, subj)
+    # Jan 1 + 170 days = Jun 19 (Jan 31, Feb 29, Mar 31, Apr 30, May 31 = 152; + 18 = 170) -> day 171
+    assert daily.select(pl.col("ADT").max(), pl.col("ADY").max()).row(0) == (D(2024, 6, 19), 171)
+    # Dec 25 .. Jun 19: 7 days of 2023 + 171 days = 178 rows
+    assert daily.height == 178
+
+
+def test_pulse_day_oral_dose_stays_in_the_cumulative_dose_without_pulses_R_PSL():
+    """R-PSL 1.1: the cumulative dose without pulses leaves out only the intravenous
+    glucocorticoid of pulse days; that day's oral prednisolone still counts."""
+    cm = sdtm("cm", [gc("PREDNISOLONE", 30, "2024-01-01", "2024-01-04"),
+                     gc("METHYLPREDNISOLONE", 500, "2024-01-02", "2024-01-03", route="INTRAVENOUS")])
+    daily = psl_daily(cm, subjects([("001", None, D(2024, 1, 4))]))
+    assert daily.select("ADT", "PSLDOSE", "PULSEFL", "CUMDOSE", "CUMDOSNP").rows() == [
+        (D(2024, 1, 1), 30.0, "N", 30.0, 30.0),
+        # 30 oral + 500 x 1.25 = 625 IV = 655 that day; without pulses only the 30 oral counts
+        (D(2024, 1, 2), 655.0, "Y", 685.0, 60.0),
+        (D(2024, 1, 3), 655.0, "Y", 1340.0, 90.0),
+        (D(2024, 1, 4), 30.0, "N", 1370.0, 120.0),
     ]

@@ -16,7 +16,14 @@ is followed and said so at the place it is used:
   missing for them; a subject with any glucocorticoid row has dose 0 on uncovered days.
 - C4 compares the dose with 7.5 at 0.01 mg precision (etl/derive/lldas.py DOSE_DECIMALS = 2),
   because the spec itself equates betamethasone 0.75 mg (x 6.67 = 5.0025) with prednisolone 5 mg.
-- A dose on a date after the site's data cut is unknown (null), nothing is counted after the cut.
+
+Rules 1.1, re-read from the spec text (not from the code):
+- R-DAY "End of observation": the end of study (the date of the subject's DISPOSITION EVENT in
+  ds.csv) or the data cut, whichever comes first. Doses are derived up to that date and never past
+  it: a date after it has no known dose (not 0), nor cumulative dose.
+- R-PSL: the cumulative dose without pulses leaves out the intravenous glucocorticoid given on
+  pulse days; that day's other glucocorticoid (the oral prednisolone) still counts.
+- R-ENDPOINT: a subject who has left the study (completed or discontinued) is due for every week.
 """
 from __future__ import annotations
 
@@ -89,7 +96,8 @@ def _site_cut(folder: Path, rows_by_domain: dict[str, list[dict]]) -> dt.date:
 
 
 def read_exports(folders: list[Path]) -> dict:
-    """Every domain of the sites as lists of dicts (strings as delivered), plus CUT per subject."""
+    """Every domain of the sites as lists of dicts (strings as delivered), plus CUT (the site's
+    data cut) and END (R-DAY 1.1 end of observation) per subject."""
     data: dict[str, list[dict]] = defaultdict(list)
     cut: dict[str, dt.date] = {}
     for folder in folders:
@@ -103,7 +111,24 @@ def read_exports(folders: list[Path]) -> dict:
             cut[r["USUBJID"]] = site_cut
     out = dict(data)
     out["CUT"] = cut
+    out["END"] = end_of_observation(out)
     return out
+
+
+def end_of_study(raw) -> dict[str, dt.date]:
+    """R-DAY: EOSDT, the date of the subject's DISPOSITION EVENT in ds.csv (the latest, if several)."""
+    out: dict[str, dt.date] = {}
+    for r in raw["ds"]:
+        if r["DSCAT"] == "DISPOSITION EVENT":
+            d = _d(r["DSSTDTC"])
+            out[r["USUBJID"]] = max(d, out.get(r["USUBJID"], d))
+    return out
+
+
+def end_of_observation(raw) -> dict[str, dt.date]:
+    """R-DAY 1.1: EOSDT or the data cut, whichever comes first."""
+    eos = end_of_study(raw)
+    return {s: min(eos.get(s, cut), cut) for s, cut in raw["CUT"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +229,7 @@ class Psl:
     """R-PSL from cm.csv alone: daily prednisolone-equivalent dose and cumulative dose."""
 
     def __init__(self, raw):
-        self.cut = raw["CUT"]
+        self.end = raw["END"]           # R-DAY 1.1: nothing is derived past the end of observation
         self.daily: dict[str, dict[dt.date, float]] = defaultdict(lambda: defaultdict(float))
         self.iv: dict[str, dict[dt.date, float]] = defaultdict(lambda: defaultdict(float))
         self.has_gc: set[str] = set()
@@ -217,7 +242,7 @@ class Psl:
                 continue
             per_day = float(r["CMDOSE"]) * PER_DAY[r["CMDOSFRQ"]] * FACTOR[r["CMDECOD"].upper()]
             start = _d(r["CMSTDTC"])
-            end = min(_d(r["CMENDTC"]) or self.cut[subj], self.cut[subj])   # ongoing: to the cut
+            end = min(_d(r["CMENDTC"]) or self.end[subj], self.end[subj])   # ongoing: to the end
             d = start
             while d <= end:                                                 # inclusive
                 self.daily[subj][d] += per_day
@@ -226,8 +251,8 @@ class Psl:
                 d += dt.timedelta(days=1)
 
     def dose(self, subj: str, d: dt.date | None) -> float | None:
-        """Dose on date d; None when unknown (no GC row at all, or after the data cut)."""
-        if d is None or subj not in self.has_gc or d > self.cut[subj]:
+        """Dose on date d; None when unknown (no GC row at all, or after the end of observation)."""
+        if d is None or subj not in self.has_gc or d > self.end[subj]:
             return None
         return float(self.daily[subj].get(d, 0.0))
 
@@ -237,14 +262,19 @@ class Psl:
         return min(days) if days else None
 
     def cumulative(self, subj: str, d: dt.date | None, without_pulses: bool = False) -> float | None:
-        """Sum of daily doses from initiation to d inclusive (0 before initiation)."""
+        """Sum of daily doses from initiation to d inclusive (0 before initiation). Without pulses:
+        a pulse day (IV >= 250 mg PSL-eq) counts without its IV part (R-PSL 1.1)."""
         if self.dose(subj, d) is None:
             return None
         start = self.initiation(subj)
         if start is None or d < start:
             return 0.0
-        return float(sum(v for day, v in self.daily[subj].items() if start <= day <= d
-                         and not (without_pulses and self.iv[subj].get(day, 0.0) >= PULSE_MG)))
+        total = 0.0
+        for day, v in self.daily[subj].items():
+            if start <= day <= d:
+                iv = self.iv[subj].get(day, 0.0)
+                total += v - iv if (without_pulses and iv >= PULSE_MG) else v
+        return float(total)
 
 
 def yn3_all(*values: str | None) -> str | None:
@@ -309,30 +339,19 @@ def fas(raw) -> list[str]:
     return sorted(r["USUBJID"] for r in raw["dm"] if r["ARMCD"] == "ANIFRO" and r["USUBJID"] in dosed)
 
 
-def discontinuation(raw) -> dict[str, dt.date]:
-    """Earliest DISPOSITION EVENT other than COMPLETED / SCREEN FAILURE, per subject."""
-    out: dict[str, dt.date] = {}
-    for r in raw["ds"]:
-        if r["DSCAT"] == "DISPOSITION EVENT" and r["DSDECOD"] not in ("COMPLETED", "SCREEN FAILURE"):
-            d = _d(r["DSSTDTC"])
-            out[r["USUBJID"]] = min(d, out.get(r["USUBJID"], d))
-    return out
-
-
 def endpoint(raw, week: int, column: str = "LLDASFL") -> dict[str, dict]:
     """R-ENDPOINT: per FAS subject, due at week W and responder (LLDAS 'Y' at the WEEK W visit;
     the secondary endpoints C1-C5 the same way with ``column`` CRIT1FL..CRIT5FL).
 
-    Due: day 7W+1+7 on or before the data cut, or discontinued before that day (the spec's "before
-    it"; the brief phrased it as before the nominal date 7W+1 -- on this demo both readings agree,
-    the only discontinuation is on day 70)."""
+    Due (1.1): day 7W+1+7 on or before the data cut, or the subject has left the study (any
+    DISPOSITION EVENT: completed or discontinued; every week is then due)."""
     day1 = trtsdt(raw)
-    disc = discontinuation(raw)
+    left = end_of_study(raw)
     lldas = lldas_per_visit(raw)
     out = {}
     for subj in fas(raw):
         due_date = day1[subj] + dt.timedelta(days=7 * week + 1 + 7 - 1)   # date of day 7W+8
-        due = due_date <= raw["CUT"][subj] or (subj in disc and disc[subj] < due_date)
+        due = due_date <= raw["CUT"][subj] or subj in left
         value = lldas.get((subj, f"WEEK {week}"), {}).get(column)
         out[subj] = {"DUEFL": "Y" if due else "N",
                      "RESPFL": (("Y" if value == "Y" else "N") if due else None)}
@@ -453,9 +472,14 @@ def test_r_psl_dose_and_cumulative_dose_at_week(raw, wh, week):
         # 01-005: day 1 2025-03-21, WEEK 12 visit 2025-06-16; PSL from 2025-03-20:
         # 30x14 + 25x7 + 20x7 + 17.5x7 + 15x(04-24..06-16 = 54 days) = 420+175+140+122.5+810 = 1667.5,
         # plus methylprednisolone 500 mg x 1.25 = 625 on 04-28..04-30 (3 pulse days) = 1875
-        # -> CUMDOSE 3542.5; without the 3 pulse days (625 + 15 each) 3542.5 - 1920 = 1622.5
+        # -> CUMDOSE 3542.5; without pulses (1.1: only the IV 625 of each pulse day is left out,
+        # the oral 15 mg of those days counts) 3542.5 - 3 x 625 = 1667.5
         assert expected[("jRCTs031230358-01-005", "CUMDOSE")] == 3542.5
-        assert expected[("jRCTs031230358-01-005", "CUMDOSNP")] == 1622.5
+        assert expected[("jRCTs031230358-01-005", "CUMDOSNP")] == 1667.5
+    # 01-002 withdrew on 2024-11-20 (day 70) on 7.5 mg; its week-12 and week-24 dates (nominal,
+    # visits not done) lie after the end of observation: no known dose (1.1; was 0 before).
+    assert expected[("jRCTs031230358-01-002", "PSLDOSE")] is None
+    assert expected[("jRCTs031230358-01-002", "CUMDOSE")] is None
     assert_same(expected, got, f"R-PSL dose and cumulative dose at week {week}")
 
 
@@ -499,6 +523,19 @@ def test_r_endpoint_secondary_each_lldas_criterion_at_week(raw, wh, paramcd, wee
     got = {r["USUBJID"]: {"DUEFL": r["DUEFL"], "RESPFL": r["RESPFL"]}
            for r in wh["adeff"] if r["PARAMCD"] == paramcd and r["AVISITN"] == week}
     assert_same(expected, got, f"R-ENDPOINT {paramcd} week {week}")
+
+
+def test_r_day_end_of_observation_per_subject(raw, wh):
+    """R-DAY 1.1: ADSL.OBSENDT / OBSENDY against EOSDT-or-cut computed here from ds.csv."""
+    day1 = trtsdt(raw)
+    expected = {s: (raw["END"][s], study_day(raw["END"][s], day1[s])) for s in fas(raw)}
+    # 01-001: day 1 2024-01-07, completed 2024-06-25 = day 171 (not the cut's day 1030)
+    assert expected["jRCTs031230358-01-001"] == (dt.date(2024, 6, 25), 171)
+    # 01-002 withdrew on day 70; 01-007 is still in the study: its data cut, day 50
+    assert expected["jRCTs031230358-01-002"][1] == 70
+    assert expected["jRCTs031230358-01-007"] == (dt.date(2026, 11, 1), 50)
+    assert_same(expected, {r["USUBJID"]: (r["OBSENDT"], r["OBSENDY"]) for r in wh["adsl"]
+                           if r["FASFL"] == "Y"}, "R-DAY end of observation")
 
 
 def test_r_ae_treatment_emergence_and_special_interest(raw, wh):

@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS adam.adsl (
     DCSREAS VARCHAR, EOSDT DATE,
     DATACUT DATE NOT NULL,   -- the subject's site data cut
     CUTDY INTEGER,           -- study day of the data cut
+    OBSENDT DATE,            -- R-DAY end of observation: EOSDT or DATACUT, whichever is first
+    OBSENDY INTEGER,         -- its study day: the last observed study day
     SUBJSTAT VARCHAR,        -- 'SCREEN FAILED','ON TREATMENT','REACHED WEEK 12','COMPLETED WEEK 24','DISCONTINUED','ENROLLED, NOT DOSED'
     PSLCEIL DOUBLE           -- R-PROTOCOL ceiling for the first 14 days of PSL: 0.6 mg/kg x WEIGHTBL (mg/day)
 );
@@ -78,13 +80,14 @@ CREATE TABLE IF NOT EXISTS adam.adlldas (
     CLINSLED INTEGER         -- clinical SLEDAI-2K (without LOWCOMP, INCDNA), R-DORIS
 );
 
--- ADPSL: one row per subject and calendar day from PSL initiation to the data cut (R-PSL).
+-- ADPSL: one row per subject and calendar day from PSL initiation to the end of observation
+-- (ADSL.OBSENDT, R-DAY; never past it) (R-PSL).
 CREATE TABLE IF NOT EXISTS adam.adpsl (
     USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
     ADT DATE NOT NULL, ADY INTEGER,
     PSLDOSE DOUBLE NOT NULL,     -- prednisolone-equivalent mg/day
     CUMDOSE DOUBLE NOT NULL,     -- cumulative from initiation, pulses included
-    CUMDOSNP DOUBLE NOT NULL,    -- cumulative without pulse days
+    CUMDOSNP DOUBLE NOT NULL,    -- cumulative without the IV glucocorticoid of pulse days
     PULSEFL VARCHAR,             -- 'Y' IV glucocorticoid >= 250 mg PSL-eq that day
     DRUGS VARCHAR                -- contributing drugs, e.g. 'PREDNISOLONE 30 mg/day'
 );
@@ -151,7 +154,7 @@ CREATE TABLE IF NOT EXISTS adam.adchg (
 CREATE TABLE IF NOT EXISTS adam.adpslwk (
     USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, AVISITN INTEGER NOT NULL,
     WKDT DATE, DUEFL VARCHAR, PSLDOSE DOUBLE, CUMDOSE DOUBLE, CUMDOSNP DOUBLE,
-    DISCFL VARCHAR               -- 'Y' dose 0 on the week-W date
+    DISCFL VARCHAR               -- 'Y' dose 0 on the week-W date; null after the end of observation
 );
 
 -- ADCMIS: concomitant immunosuppressants, one row per subject and drug (R-ENDPOINT).
@@ -169,11 +172,11 @@ CREATE TABLE IF NOT EXISTS adam.protocol_flags (
     ADT DATE, DETAIL VARCHAR NOT NULL
 );
 
--- SLEDAI-2K consistency warnings for the data-quality page (R-SLEDAI): never refusals.
+-- Data-quality warnings (R-SLEDAI consistency; R-PSL no glucocorticoid row): never refusals.
 CREATE TABLE IF NOT EXISTS adam.dq_warnings (
     USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
     VISIT VARCHAR, ADT DATE,
-    ITEM VARCHAR NOT NULL,       -- 'LOWCOMP', 'INCDNA', 'THROMBO', 'LEUKOPEN'
+    ITEM VARCHAR NOT NULL,       -- 'LOWCOMP', 'INCDNA', 'THROMBO', 'LEUKOPEN', 'NO_GLUCOCORTICOID'
     DETAIL VARCHAR NOT NULL
 );
 

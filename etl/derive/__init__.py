@@ -10,9 +10,11 @@ Conventions where the rules leave a choice (each repeated in its module):
 - SLEDAI-2K items are scored as delivered per assessment date (the site applies the 10-day rule).
 - A subject with no glucocorticoid row at all has an unknown PSL dose (null), so C4/DORIS/PSL
   discontinuation are missing; a subject with any glucocorticoid row has dose 0 on uncovered days.
-- Pulse day = that day's IV glucocorticoid rows sum to >= 250 mg PSL-eq; CUMDOSNP leaves the
-  whole pulse day out.
-- A planned infusion (WEEK 0-20) is missed when its window end is on or before the data cut, no
-  ex row has that VISIT, and the subject had not discontinued before its nominal day.
+- Pulse day = that day's IV glucocorticoid rows sum to >= 250 mg PSL-eq; CUMDOSNP leaves out the
+  IV glucocorticoid of pulse days (that day's oral dose counts), as R-PSL 1.1 says.
+- Observation ends at ADSL.OBSENDT (R-DAY 1.1: end of study or data cut, whichever is first);
+  doses and visit-based values stop there.
+- A planned infusion (WEEK 0-20) is missed when its window closed (nominal + 7) on or before the
+  end of observation and no ex row has that VISIT.
 - AE end dates are not imputed (AENDT null when partial).
 """

@@ -28,7 +28,7 @@ from etl.derive.psl import psl_daily, psl_initiation
 def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """All ADaM frames from the sdtm frames (keys: the contract domains plus 'exports')."""
     dm, ds, ie, ex, cm, vs, lb, qs, ae = (sdtm[d] for d in DOMAINS)
-    base = subject_base(dm, ex, sdtm["exports"])
+    base = subject_base(dm, ds, ex, sdtm["exports"])
     daily = psl_daily(cm, base)
     vdates = visit_dates((qs, "QSDT"), (ex, "EXSTDT"), (lb, "LBDT"), (vs, "VSDT"))
     adsl = build_adsl(dm, ds, ie, ex, vs, base, psl_initiation(daily), vdates)
@@ -48,7 +48,7 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         "adpslwk": adpslwk,
         "adcmis": build_adcmis(cm, adsl),
         "protocol_flags": build_protocol_flags(adsl, daily, adpslwk, adex),
-        "dq_warnings": build_dq_warnings(qs, lb),
+        "dq_warnings": build_dq_warnings(qs, lb, adsl, cm),
         "enrollment_projection": build_enrollment_projection(adsl, sdtm["exports"]),
     }
 

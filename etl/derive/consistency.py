@@ -1,8 +1,10 @@
-"""SLEDAI-2K laboratory consistency warnings for the data-quality page (R-SLEDAI): never refusals.
+"""Data-quality warnings for the data-quality page: loaded, never refused.
 
-Compared within the same subject and VISIT: LOWCOMP vs C3/C4/CH50 below LBSTNRLO; INCDNA vs
-DDNAIGAB above LBSTNRHI; THROMBO vs PLAT < 100; LEUKOPEN vs WBC < 3 (10^3/uL) -- both ways.
-A lab that was not done, or has no limit to compare with, gives no warning.
+- R-SLEDAI consistency, compared within the same subject and VISIT: LOWCOMP vs C3/C4/CH50 below
+  LBSTNRLO; INCDNA vs DDNAIGAB above LBSTNRHI; THROMBO vs PLAT < 100; LEUKOPEN vs WBC < 3
+  (10^3/uL) -- both ways. A lab that was not done, or has no limit to compare with, gives none.
+- R-PSL (1.1): an enrolled subject with no glucocorticoid row at all (ITEM 'NO_GLUCOCORTICOID'),
+  so the site can send the missing medication rows; the dose stays unknown (etl.derive.psl).
 """
 from __future__ import annotations
 
@@ -41,9 +43,27 @@ def lab_says_present(lb: pl.DataFrame) -> pl.DataFrame:
             .agg(LABFL=pl.col("ABN").any(), LABTXT=pl.col("TXT").str.join(", "), LDT=pl.col("LBDT").min()))
 
 
-def build_dq_warnings(qs: pl.DataFrame, lb: pl.DataFrame) -> pl.DataFrame:
-    """adam.dq_warnings (R-SLEDAI): item absent while the labs show it, and present while the
-    measured labs do not."""
+NO_GC_ITEM = "NO_GLUCOCORTICOID"
+NO_GC_DETAIL = ("no glucocorticoid row in cm.csv: the prednisolone dose is unknown, so C4, DORIS, "
+                "the cumulative dose and PSL discontinuation are missing (R-PSL); the protocol "
+                "starts PSL for every enrolled subject: ask the site for the medication rows")
+
+
+def no_glucocorticoid_warnings(adsl: pl.DataFrame, cm: pl.DataFrame) -> pl.DataFrame:
+    """R-PSL 1.1: one warning per enrolled subject (ENRLFL 'Y') without any CMCAT =
+    GLUCOCORTICOID row (the same test as etl.derive.psl.gc_recorded); VISIT and ADT null."""
+    from etl.derive.psl import gc_recorded
+    return (adsl.filter(pl.col("ENRLFL") == "Y").select("USUBJID", "SITEID")
+            .join(gc_recorded(cm), on="USUBJID", how="anti")
+            .with_columns(VISIT=pl.lit(None, dtype=pl.String), ADT=pl.lit(None, dtype=pl.Date),
+                          ITEM=pl.lit(NO_GC_ITEM), DETAIL=pl.lit(NO_GC_DETAIL)))
+
+
+def build_dq_warnings(qs: pl.DataFrame, lb: pl.DataFrame, adsl: pl.DataFrame | None = None,
+                      cm: pl.DataFrame | None = None) -> pl.DataFrame:
+    """adam.dq_warnings: R-SLEDAI item absent while the labs show it, and present while the
+    measured labs do not; and (given ``adsl`` and ``cm``) R-PSL's subjects without any
+    glucocorticoid row."""
     items = (qs.filter((pl.col("QSCAT") == SLEDAI_CAT) & pl.col("QSTESTCD").is_in(CHECKS))
              .select("USUBJID", "VISIT", pl.col("QSTESTCD").alias("ITEM"), "QSDT",
                      (pl.col("QSORRES").str.to_uppercase() == "PRESENT").alias("ITEMFL")))
@@ -53,5 +73,11 @@ def build_dq_warnings(qs: pl.DataFrame, lb: pl.DataFrame) -> pl.DataFrame:
                          DETAIL=pl.when(pl.col("LABFL"))
                          .then(pl.format("{} absent while {}", pl.col("ITEM"), pl.col("LABTXT")))
                          .otherwise(pl.format("{} present while {}", pl.col("ITEM"), pl.col("LABTXT")))))
-    return (out.select("USUBJID", "SITEID", "VISIT", "ADT", "ITEM", "DETAIL")
-            .sort("USUBJID", "ADT", "VISIT", "ITEM"))
+    cols = ["USUBJID", "SITEID", "VISIT", "ADT", "ITEM", "DETAIL"]
+    parts = [out.select(cols)]
+    if adsl is not None and cm is not None:
+        parts.append(no_glucocorticoid_warnings(adsl, cm).select(cols))
+    schema = {"USUBJID": pl.String, "SITEID": pl.String, "VISIT": pl.String, "ADT": pl.Date,
+              "ITEM": pl.String, "DETAIL": pl.String}
+    return (pl.concat([p.cast(schema) for p in parts])
+            .sort("USUBJID", "ADT", "VISIT", "ITEM", nulls_last=True))

@@ -1,8 +1,8 @@
 """Primary and secondary endpoints as monitored (R-ENDPOINT).
 
-- Due for week W: day ``7W + 1 + 7`` on or before the data cut, or the subject discontinued
-  (a discontinuation is always on or before the cut, so "discontinued before day 7W+8" and
-  "discontinued" coincide once the cut has not reached that day).
+- Due for week W: day ``7W + 1 + 7`` on or before the data cut, or the subject has left the study
+  (rules 1.1: completed or discontinued, EOSSTT; a subject who left can never be assessed later,
+  so every week is due).
 - The week-W date: the date of the subject's WEEK W visit if done (its earliest record in qs,
   ex, lb or vs), else the nominal day ``7W + 1``.
 - A due subject without a 'Y' is a non-responder; REASON says why, in this order: discontinued
@@ -38,14 +38,14 @@ def due_day(week: int) -> int:
     return nominal_day(week) + 7
 
 
-def is_due(week: int, cutdy: int | None, discontinued: bool) -> bool:
-    """R-ENDPOINT: due when day 7W+8 is on or before the data cut, or the subject discontinued."""
-    return discontinued or (cutdy is not None and due_day(week) <= cutdy)
+LEFT_STUDY = ("COMPLETED", "DISCONTINUED")     # ADSL.EOSSTT of a subject who left the study
 
 
 def due_expr(week: int, cutdy: str = "CUTDY", eosstt: str = "EOSSTT") -> pl.Expr:
-    """R-ENDPOINT: :func:`is_due` as a 'Y'/'N' expression."""
-    due = (pl.col(eosstt) == "DISCONTINUED").fill_null(False) | (pl.col(cutdy) >= due_day(week)).fill_null(False)
+    """R-ENDPOINT (1.1): DUEFL 'Y' when day 7W+8 is on or before the data cut (CUTDY), or the
+    subject has left the study (EOSSTT COMPLETED or DISCONTINUED); else 'N'."""
+    left = pl.col(eosstt).is_in(LEFT_STUDY).fill_null(False)
+    due = left | (pl.col(cutdy) >= due_day(week)).fill_null(False)
     return pl.when(due).then(pl.lit("Y")).otherwise(pl.lit("N"))
 
 
@@ -103,7 +103,7 @@ def visit_dates(*frames: tuple[pl.DataFrame, str]) -> pl.DataFrame:
 
 def fas_weeks(adsl: pl.DataFrame, vdates: pl.DataFrame, weeks=WEEKS) -> pl.DataFrame:
     """R-ENDPOINT: one row per FAS subject and week: USUBJID, SITEID, AVISITN, WKDT, VDONE,
-    DUEFL, DISCBEF (discontinued before the week's nominal date), DATACUT, TRTSDT."""
+    DUEFL, DISCBEF (discontinued before the week's nominal date), OBSENDT, TRTSDT."""
     fas = adsl.filter(pl.col("FASFL") == "Y")
     rows = []
     for w in weeks:
@@ -116,12 +116,13 @@ def fas_weeks(adsl: pl.DataFrame, vdates: pl.DataFrame, weeks=WEEKS) -> pl.DataF
             DISCBEF=((pl.col("EOSSTT") == "DISCONTINUED")
                      & (pl.col("EOSDT") < pl.col("TRTSDT") + pl.duration(days=7 * w))).fill_null(False)))
     return (pl.concat(rows).select("USUBJID", "SITEID", "AVISITN", "WKDT", "VDONE", "DUEFL", "DISCBEF",
-                                   "DATACUT", "TRTSDT").sort("USUBJID", "AVISITN"))
+                                   "OBSENDT", "TRTSDT").sort("USUBJID", "AVISITN"))
 
 
 def build_adpslwk(adsl, vdates, daily, cm) -> pl.DataFrame:
     """ADPSLWK (R-ENDPOINT, R-PSL): dose and cumulative doses on the week-12/24 dates; DISCFL 'Y'
-    dose 0, 'N' dose > 0, null unknown (after the data cut, or no glucocorticoid recorded)."""
+    dose 0, 'N' dose > 0, null unknown (a week-W date after the end of observation, R-PSL 1.1, or
+    no glucocorticoid recorded)."""
     fw = psl_dose_at(daily, cm, fas_weeks(adsl, vdates), date="WKDT")
     return (fw.with_columns(DISCFL=pl.when(pl.col("PSLDOSE") == 0).then(pl.lit("Y"))
                             .when(pl.col("PSLDOSE") > 0).then(pl.lit("N")).otherwise(None))

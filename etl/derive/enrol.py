@@ -11,15 +11,25 @@ EVENT = "DISPOSITION EVENT"
 CRIT_ORDER = {c: i for i, c in enumerate(CRITERIA)}
 
 
-def subject_base(dm: pl.DataFrame, ex: pl.DataFrame, exports: pl.DataFrame) -> pl.DataFrame:
+def observation_end_expr(eosdt: str = "EOSDT", datacut: str = "DATACUT") -> pl.Expr:
+    """R-DAY "End of observation" (rules 1.1): the end of study (EOSDT, the subject's DISPOSITION
+    EVENT) or the data cut, whichever comes first; the data cut while the subject is in the study.
+    The one place this is computed: ADSL.OBSENDT, and every derivation that stops there reads it."""
+    return pl.min_horizontal(eosdt, datacut)
+
+
+def subject_base(dm: pl.DataFrame, ds: pl.DataFrame, ex: pl.DataFrame,
+                 exports: pl.DataFrame) -> pl.DataFrame:
     """R-DAY: USUBJID, SITEID, TRTSDT (first infusion: RFSTDTC, else the earliest ex date),
-    DATACUT (the subject's site data cut, sdtm.exports)."""
+    DATACUT (the subject's site data cut, sdtm.exports), EOSDT (end of study, :func:`disposition`)
+    and OBSENDT (end of observation, :func:`observation_end_expr`)."""
     first_ex = ex.group_by("USUBJID").agg(EXFIRST=pl.col("EXSTDT").min())
     return (dm.select("USUBJID", "SITEID", "RFSTDT")
             .join(first_ex, on="USUBJID", how="left")
             .join(exports.select("SITEID", "DATACUT"), on="SITEID", how="left")
-            .with_columns(TRTSDT=pl.coalesce("RFSTDT", "EXFIRST"))
-            .select("USUBJID", "SITEID", "TRTSDT", "DATACUT").sort("USUBJID"))
+            .join(disposition(ds).select("USUBJID", "EOSDT"), on="USUBJID", how="left")
+            .with_columns(TRTSDT=pl.coalesce("RFSTDT", "EXFIRST"), OBSENDT=observation_end_expr())
+            .select("USUBJID", "SITEID", "TRTSDT", "DATACUT", "EOSDT", "OBSENDT").sort("USUBJID"))
 
 
 def screen_failure_reasons(ie: pl.DataFrame) -> pl.DataFrame:
@@ -55,19 +65,20 @@ def disposition(ds: pl.DataFrame) -> pl.DataFrame:
 def subjstat_expr() -> pl.Expr:
     """R-ENROL/R-ENDPOINT: SUBJSTAT, first that applies: 'SCREEN FAILED'; 'DISCONTINUED';
     'ENROLLED, NOT DOSED' (no infusion: not in the FAS); 'COMPLETED WEEK 24' (EOSSTT COMPLETED or the
-    WEEK 24 visit done); 'REACHED WEEK 12' (WEEK 12 visit done or data cut on/after day 85);
-    else 'ON TREATMENT'. Needs SCRFFL, EOSSTT, TRTSDT, WK12DONE, WK24DONE, CUTDY, FASFL."""
+    WEEK 24 visit done); 'REACHED WEEK 12' (WEEK 12 visit done or observed up to day 85 or later);
+    else 'ON TREATMENT'. Needs SCRFFL, EOSSTT, TRTSDT, WK12DONE, WK24DONE, OBSENDY, FASFL."""
     return (pl.when(pl.col("SCRFFL") == "Y").then(pl.lit("SCREEN FAILED"))
             .when(pl.col("EOSSTT") == "DISCONTINUED").then(pl.lit("DISCONTINUED"))
             .when(pl.col("FASFL") != "Y").then(pl.lit("ENROLLED, NOT DOSED"))
             .when((pl.col("EOSSTT") == "COMPLETED") | pl.col("WK24DONE")).then(pl.lit("COMPLETED WEEK 24"))
-            .when(pl.col("WK12DONE") | (pl.col("CUTDY") >= nominal_day(12))).then(pl.lit("REACHED WEEK 12"))
+            .when(pl.col("WK12DONE") | (pl.col("OBSENDY") >= nominal_day(12))).then(pl.lit("REACHED WEEK 12"))
             .otherwise(pl.lit("ON TREATMENT")))
 
 
 ADSL_COLUMNS = ["USUBJID", "SITEID", "SUBJID", "AGE", "SEX", "ARMCD", "SCRNFL", "SCRFFL", "ENRLFL",
                 "ENRLDT", "SCRFREAS", "SCRFRTXT", "RFICDT", "TRTSDT", "PSLSTDT", "WEIGHTBL", "FASFL",
-                "EOSSTT", "DCSREAS", "EOSDT", "DATACUT", "CUTDY", "SUBJSTAT", "PSLCEIL"]
+                "EOSSTT", "DCSREAS", "EOSDT", "DATACUT", "CUTDY", "OBSENDT", "OBSENDY", "SUBJSTAT",
+                "PSLCEIL"]
 
 
 def baseline_weight(vs: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
@@ -93,7 +104,7 @@ def build_adsl(dm: pl.DataFrame, ds: pl.DataFrame, ie: pl.DataFrame, ex: pl.Data
     wk24 = done.filter(pl.col("VISIT") == "WEEK 24").select("USUBJID").unique().with_columns(WK24DONE=pl.lit(True))
     a = (dm.select("USUBJID", "SUBJID", pl.col("AGE").cast(pl.Int32), "SEX", "ARMCD", "RFICDT")
          .join(base, on="USUBJID", how="left")
-         .join(disposition(ds), on="USUBJID", how="left")
+         .join(disposition(ds).drop("EOSDT"), on="USUBJID", how="left")   # EOSDT: base
          .join(screen_failure_reasons(ie), on="USUBJID", how="left")
          .join(pslstdt.select("USUBJID", "PSLSTDT"), on="USUBJID", how="left")
          .join(baseline_weight(vs, base), on="USUBJID", how="left")
@@ -104,6 +115,7 @@ def build_adsl(dm: pl.DataFrame, ds: pl.DataFrame, ie: pl.DataFrame, ex: pl.Data
                        SCRFFL=pl.when(pl.col("ARMCD") == "SCRNFAIL").then(pl.lit("Y")).otherwise(pl.lit("N")),
                        ENRLFL=pl.when(pl.col("ARMCD") == "ANIFRO").then(pl.lit("Y")).otherwise(pl.lit("N")),
                        CUTDY=study_day_expr("DATACUT", "TRTSDT"),
+                       OBSENDY=study_day_expr("OBSENDT", "TRTSDT"),
                        PSLCEIL=pl.col("WEIGHTBL") * CEILING_MG_PER_KG)  # R-PROTOCOL 0.6 mg/kg/day
          .with_columns(FASFL=pl.when((pl.col("ENRLFL") == "Y") & pl.col("DOSED")).then(pl.lit("Y"))
                        .otherwise(pl.lit("N")),

@@ -12,18 +12,6 @@ PROTOCOL_DOSE = 300.0
 PLANNED = {v: (s[1], s[2], s[2] + s[3]) for v, s in VISITS.items() if s[4]}
 
 
-def missed_infusion(visit: str, cutdy: int | None, eos_day: int | None, given: bool) -> bool:
-    """R-PROTOCOL: a planned infusion (WEEK 0-20) is missed when its window end (nominal + 7) is
-    on or before the data cut, no ex row has that VISIT, and the subject had not discontinued
-    before its nominal day (``eos_day``: study day of a discontinuation, else None)."""
-    if visit not in PLANNED or given or cutdy is None:
-        return False
-    _, nominal, window_end = PLANNED[visit]
-    if eos_day is not None and eos_day < nominal:
-        return False
-    return window_end <= cutdy
-
-
 ADEX_COLUMNS = ["USUBJID", "SITEID", "EXSEQ", "AVISIT", "AVISITN", "VISITNUM", "ASTDTM", "AENDTM",
                 "ADT", "ADY", "EXDOSE", "DURMIN", "OOWFL", "MISSFL", "DOSEDVFL"]
 
@@ -31,8 +19,14 @@ ADEX_COLUMNS = ["USUBJID", "SITEID", "EXSEQ", "AVISIT", "AVISITN", "VISITNUM", "
 def build_adex(ex: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """ADEX: each ex row (ADY, DURMIN, OOWFL, DOSEDVFL 'Y' when EXDOSE != 300, MISSFL 'N') plus,
     for each FAS subject, one row per missed planned infusion (EXSEQ null, ADT/ADY nominal,
-    MISSFL 'Y'), per :func:`missed_infusion`."""
-    subj = adsl.select("USUBJID", "SITEID", "TRTSDT", "CUTDY", "EOSSTT", "EOSDT", "FASFL")
+    MISSFL 'Y').
+
+    R-PROTOCOL "a planned infusion missing though due", with R-DAY 1.1's end of observation: a
+    planned infusion (WEEK 0-20) is missed when its window's last day (nominal + 7) is on or before
+    the subject's last observed day (ADSL.OBSENDY: the end of study or the data cut, whichever is
+    first) and no ex row has that VISIT. A subject who left the study before a window closed has
+    not missed that infusion."""
+    subj = adsl.select("USUBJID", "SITEID", "TRTSDT", "OBSENDY", "FASFL")
     done = (ex.drop("SITEID", strict=False).join(subj, on="USUBJID", how="left")
             .with_columns(AVISIT=pl.col("VISIT"), AVISITN=week_expr("VISIT"),
                           ASTDTM=pl.coalesce("EXSTDTM", pl.col("EXSTDT").cast(pl.Datetime("us"))),
@@ -50,13 +44,10 @@ def build_adex(ex: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
                             "WINEND": [p[2] for p in PLANNED.values()]},
                            schema={"AVISIT": pl.String, "AVISITN": pl.Int32, "NOMDY": pl.Int32,
                                    "WINEND": pl.Int32})
-    eos_day = pl.when(pl.col("EOSSTT") == "DISCONTINUED").then(study_day_expr("EOSDT", "TRTSDT"))
     missed = (subj.filter((pl.col("FASFL") == "Y") & pl.col("TRTSDT").is_not_null())
               .join(planned, how="cross")
               .join(given, left_on=["USUBJID", "AVISIT"], right_on=["USUBJID", "VISIT"], how="left")
-              .with_columns(EOSDY=eos_day)
-              .filter(pl.col("GIVEN").is_null() & (pl.col("WINEND") <= pl.col("CUTDY"))
-                      & (pl.col("EOSDY").is_null() | (pl.col("EOSDY") >= pl.col("NOMDY"))))
+              .filter(pl.col("GIVEN").is_null() & (pl.col("WINEND") <= pl.col("OBSENDY")))
               .with_columns(EXSEQ=pl.lit(None, dtype=pl.Int64),
                             VISITNUM=pl.col("AVISIT").replace_strict({v: s[0] for v, s in VISITS.items()},
                                                                      return_dtype=pl.Int64),

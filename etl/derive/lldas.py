@@ -118,7 +118,7 @@ def build_adlldas(qs: pl.DataFrame, daily: pl.DataFrame, cm: pl.DataFrame,
                   subjects: pl.DataFrame) -> pl.DataFrame:
     """ADLLDAS: one row per subject and assessment visit (R-SLEDAI, R-PGA, R-LLDAS, R-DORIS, R-DAY).
 
-    ``subjects``: USUBJID, SITEID, TRTSDT, DATACUT. ADT is the SLEDAI-2K date (else the PGA, else
+    ``subjects``: USUBJID, SITEID, TRTSDT, OBSENDT (R-DAY). ADT is the SLEDAI-2K date (else the PGA, else
     the investigator items' date); PSLDOSE is the R-PSL dose on ADT (see etl.derive.psl for how a
     subject without glucocorticoid rows is treated).
     """
@@ -130,7 +130,7 @@ def build_adlldas(qs: pl.DataFrame, daily: pl.DataFrame, cm: pl.DataFrame,
     a = (visits.join(sled, on=keys, how="left").join(pga, on=keys, how="left")
          .join(inv, on=keys, how="left")
          .with_columns(ADT=pl.coalesce("SDT", "PDT", "IDT"))
-         .join(subjects.select("USUBJID", "SITEID", "TRTSDT", "DATACUT"), on="USUBJID", how="left"))
+         .join(subjects.select("USUBJID", "SITEID", "TRTSDT", "OBSENDT"), on="USUBJID", how="left"))
     a = psl_dose_at(daily, cm, a)
     a = (a.with_columns(AVISIT=pl.col("VISIT"), AVISITN=week_expr("VISIT"),
                         ADY=study_day_expr("ADT", "TRTSDT"))

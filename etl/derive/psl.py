@@ -9,9 +9,13 @@ Conventions the rule leaves to us, documented here once:
   at all has an **unknown** dose (null): then R-LLDAS C4, R-DORIS and PSL discontinuation are
   missing rather than silently met.
 - **Pulse days** (IV glucocorticoid >= 250 mg PSL-eq that day, summed over that day's IV rows)
-  count in full in ``PSLDOSE`` and ``CUMDOSE``; ``CUMDOSNP`` leaves the whole pulse day out
-  (oral prednisolone taken on a pulse day included), i.e. "the cumulative dose without pulse days".
-- Ongoing rows (empty ``CMENDTC``) run to the subject's site data cut; nothing is counted after it.
+  count in full in ``PSLDOSE`` and ``CUMDOSE``; ``CUMDOSNP`` (rules 1.1) leaves out only the
+  intravenous glucocorticoid given on pulse days: that day's oral prednisolone still counts.
+- **End of observation** (R-DAY 1.1): doses are derived up to ``OBSENDT`` (ADSL: the end of study
+  or the data cut, whichever is first) and never past it. Ongoing rows (empty ``CMENDTC``) run to
+  it; after it nothing is known of the dose (null, not 0): ADPSL has no row after it.
+- The subjects with no glucocorticoid row are listed on the data-quality page
+  (``etl.derive.consistency.no_glucocorticoid_warnings``, R-PSL 1.1).
 """
 from __future__ import annotations
 
@@ -37,19 +41,19 @@ def row_daily_dose(cmdose: float, cmdosfrq: str, cmdecod: str) -> float:
     return cmdose * DOSES_PER_DAY[cmdosfrq] * psl_factor(cmdecod)
 
 
-def psl_rows(cm: pl.DataFrame, datacut: pl.DataFrame) -> pl.DataFrame:
+def psl_rows(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
     """R-PSL: the glucocorticoid rows that count, with their daily dose and dates.
 
-    ``cm``: sdtm.cm (CMSTDT/CMENDT typed dates); ``datacut``: USUBJID, DATACUT.
-    Keeps ``CMCAT = GLUCOCORTICOID`` with route ORAL or INTRAVENOUS. Returns USUBJID, CMSEQ,
-    CMDECOD, CMROUTE, MGDAY (mg of the drug per day), PSLEQ (mg PSL-eq per day), ASTDT, AENDT
-    (CMENDT, or the data cut when ongoing; never after the data cut).
+    ``cm``: sdtm.cm (CMSTDT/CMENDT typed dates); ``subjects``: USUBJID, OBSENDT (end of
+    observation, R-DAY). Keeps ``CMCAT = GLUCOCORTICOID`` with route ORAL or INTRAVENOUS. Returns
+    USUBJID, CMSEQ, CMDECOD, CMROUTE, MGDAY (mg of the drug per day), PSLEQ (mg PSL-eq per day),
+    ASTDT, AENDT (CMENDT, or the end of observation when ongoing; never after it).
     """
     gc = cm.filter((pl.col("CMCAT") == GC) & pl.col("CMROUTE").is_in(PSL_ROUTES))
     unknown = sorted(set(gc["CMDECOD"].str.to_uppercase().to_list()) - set(PSL_FACTORS))
     if unknown:
         raise ValueError(f"glucocorticoid without a prednisolone-equivalent factor (R-PSL): {unknown}")
-    return (gc.join(datacut.select("USUBJID", "DATACUT"), on="USUBJID", how="left")
+    return (gc.join(subjects.select("USUBJID", "OBSENDT"), on="USUBJID", how="left")
             .with_columns(
                 MGDAY=pl.col("CMDOSE") * pl.col("CMDOSFRQ").replace_strict(DOSES_PER_DAY,
                                                                            return_dtype=pl.Float64))
@@ -57,7 +61,7 @@ def psl_rows(cm: pl.DataFrame, datacut: pl.DataFrame) -> pl.DataFrame:
                 PSLEQ=pl.col("MGDAY") * pl.col("CMDECOD").str.to_uppercase()
                 .replace_strict(PSL_FACTORS, return_dtype=pl.Float64),
                 ASTDT=pl.col("CMSTDT"),
-                AENDT=pl.min_horizontal(pl.coalesce("CMENDT", "DATACUT"), pl.col("DATACUT")))
+                AENDT=pl.min_horizontal(pl.coalesce("CMENDT", "OBSENDT"), pl.col("OBSENDT")))
             .select("USUBJID", "CMSEQ", "CMDECOD", "CMROUTE", "MGDAY", "PSLEQ", "ASTDT", "AENDT")
             .sort("USUBJID", "ASTDT", "CMDECOD", "CMSEQ"))
 
@@ -68,12 +72,13 @@ def _fmt_mg(x: pl.Expr) -> pl.Expr:
 
 
 def psl_daily(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
-    """R-PSL: one row per subject and calendar day from PSL initiation to the data cut.
+    """R-PSL: one row per subject and calendar day from PSL initiation to the end of observation.
 
-    ``subjects``: USUBJID, SITEID, DATACUT, TRTSDT (first infusion, for ADY; may be null).
+    ``subjects``: USUBJID, SITEID, OBSENDT (R-DAY), TRTSDT (first infusion, for ADY; may be null).
     Columns: USUBJID, SITEID, ADT, ADY, PSLDOSE (sum of that day's rows, mg PSL-eq/day), PULSEFL
     ('Y' when the day's IV glucocorticoid is >= 250 mg PSL-eq), CUMDOSE (from initiation to ADT
-    inclusive, pulses in full), CUMDOSNP (same without pulse days), DRUGS (each contributing row,
+    inclusive, pulses in full), CUMDOSNP (same, without the intravenous glucocorticoid of pulse
+    days: the oral dose of a pulse day still counts), DRUGS (each contributing row,
     e.g. 'PREDNISOLONE 30 mg/day; METHYLPREDNISOLONE 500 mg/day IV'). Initiation = first date with
     a dose > 0; subjects never initiated have no rows.
     """
@@ -104,9 +109,9 @@ def psl_daily(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
                .with_columns(DRUGS=pl.coalesce("MULTI", "LABEL"))
                .select("USUBJID", "ADT", "PSLDOSE", "IVDOSE", "DRUGS"))
     start = (per_day.filter(pl.col("PSLDOSE") > 0).group_by("USUBJID").agg(PSLSTDT=pl.col("ADT").min()))
-    calendar = (start.join(subjects.select("USUBJID", "SITEID", "DATACUT", "TRTSDT"), on="USUBJID")
-                .filter(pl.col("PSLSTDT") <= pl.col("DATACUT"))
-                .with_columns(ADT=pl.date_ranges("PSLSTDT", "DATACUT"))
+    calendar = (start.join(subjects.select("USUBJID", "SITEID", "OBSENDT", "TRTSDT"), on="USUBJID")
+                .filter(pl.col("PSLSTDT") <= pl.col("OBSENDT"))
+                .with_columns(ADT=pl.date_ranges("PSLSTDT", "OBSENDT"))
                 .explode("ADT"))
     out = (calendar.join(per_day, on=["USUBJID", "ADT"], how="left")
            .with_columns(PSLDOSE=pl.col("PSLDOSE").fill_null(0.0),
@@ -116,7 +121,8 @@ def psl_daily(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
            .sort("USUBJID", "ADT")
            .with_columns(
                CUMDOSE=pl.col("PSLDOSE").cum_sum().over("USUBJID"),
-               CUMDOSNP=pl.when(pl.col("PULSEFL") == "Y").then(0.0).otherwise(pl.col("PSLDOSE"))
+               CUMDOSNP=pl.when(pl.col("PULSEFL") == "Y")
+               .then((pl.col("PSLDOSE") - pl.col("IVDOSE")).round(6)).otherwise(pl.col("PSLDOSE"))
                .cum_sum().over("USUBJID"),
                ADY=_ady(pl.col("ADT"), pl.col("TRTSDT")))
            )
@@ -143,18 +149,19 @@ def psl_dose_at(daily: pl.DataFrame, cm: pl.DataFrame, at: pl.DataFrame,
                 date: str = "ADT") -> pl.DataFrame:
     """R-PSL: PSLDOSE, CUMDOSE, CUMDOSNP on given dates.
 
-    ``at``: USUBJID, DATACUT and the date column ``date`` (default ADT), plus any other columns
-    (kept). A date inside the daily table
-    takes its values; a date before initiation (or any date up to the cut for a subject whose
+    ``at``: USUBJID, OBSENDT (end of observation, R-DAY) and the date column ``date`` (default
+    ADT), plus any other columns (kept). A date inside the daily table takes its values; a date
+    before initiation (or any date up to the end of observation for a subject whose
     glucocorticoids never started) is 0 when the subject has glucocorticoid rows; a date after the
-    data cut, a null date, or a subject without any glucocorticoid row gives null (unknown).
+    end of observation (R-PSL 1.1: nothing is known of the dose once the subject left the study),
+    a null date, or a subject without any glucocorticoid row gives null (unknown).
     """
     recorded = gc_recorded(cm).with_columns(GCREC=pl.lit(True))
     out = (at.join(daily.select("USUBJID", pl.col("ADT").alias(date), "PSLDOSE", "CUMDOSE", "CUMDOSNP"),
                    on=["USUBJID", date], how="left", nulls_equal=False)
            .join(recorded, on="USUBJID", how="left"))
     known_zero = (pl.col("GCREC").fill_null(False) & pl.col(date).is_not_null()
-                  & (pl.col(date) <= pl.col("DATACUT")))
+                  & (pl.col(date) <= pl.col("OBSENDT")))
     fill = {c: pl.when(pl.col(c).is_not_null()).then(pl.col(c))
             .when(known_zero).then(pl.lit(0.0)).otherwise(None) for c in ("PSLDOSE", "CUMDOSE", "CUMDOSNP")}
     return out.with_columns(**fill).drop("GCREC")
