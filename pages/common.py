@@ -6,6 +6,7 @@ shown through st.dataframe / st.text, never as Markdown or HTML.
 """
 from __future__ import annotations
 
+import altair as alt
 import polars as pl
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
@@ -39,6 +40,18 @@ def frac(n: int | None, d: int | None) -> str:
     if d == 0:
         return f"{n} / 0 (–)"
     return f"{n} / {d} ({round(100 * n / d)}%)"
+
+
+def last_observed(adsl_row: dict) -> tuple[str, str | None]:
+    """The last observed study day and why observation ended, from ADSL (R-DAY: the end of
+    observation is the end of study or the data cut, whichever is first): ("Day 171",
+    "completed"), ("Day 70", "discontinued"), ("Day 50", "data cut"); ("–", None) without a first
+    infusion."""
+    day = adsl_row.get("OBSENDY")
+    if day is None:
+        return "–", None
+    why = {"COMPLETED": "completed", "DISCONTINUED": "discontinued"}.get(adsl_row.get("EOSSTT"), "data cut")
+    return f"Day {day}", why
 
 
 def selected_sites() -> tuple[str, ...] | None:
@@ -96,6 +109,11 @@ def header(title: str, *, need_warehouse: bool = True) -> None:
     sites = selected_sites()
     if sites:
         st.caption(f"Showing site {', '.join(sites)} only (sidebar filter).")
+
+
+def count_axis(title: str | None = None) -> alt.Axis:
+    """The axis of a count (subjects, events): whole-number ticks only, never 2.5 subjects."""
+    return alt.Axis(title=title, format="d", tickMinStep=1)
 
 
 def _date_columns(df: pl.DataFrame) -> dict:

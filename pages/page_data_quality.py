@@ -38,7 +38,10 @@ else:
         st.caption("The report file is not there.")
 
 if queries.warehouse_exists():
-    st.subheader("SLEDAI-2K consistency warnings (R-SLEDAI)")
+    st.subheader("Data-quality warnings (loaded, not refused)")
+    st.caption("SLEDAI-2K items that disagree with the same visit's laboratory values (R-SLEDAI), and "
+               "enrolled subjects without any glucocorticoid row in cm.csv, whose PSL dose is therefore "
+               "unknown (R-PSL): ask the site for the missing rows.")
     table(queries.dq_warnings(sites), "consistency_warnings")
     st.subheader("Protocol flags (R-PROTOCOL)")
     table(queries.protocol_flags(sites), "protocol_flags")

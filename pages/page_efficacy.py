@@ -24,8 +24,9 @@ st.subheader("Secondary endpoints (responders / due)")
 table(summary.select("PARAMCD", "PARAM", "AVISITN", "responders / due", "not_yet_due", "fas"),
       "endpoints")
 
-visits = queries.lldas_visits(sites)
+visits = queries.lldas_visits(sites, fas_only=True)   # full analysis set only (R-ENDPOINT)
 st.subheader("LLDAS and criteria C1–C5 by visit")
+st.caption("Full analysis set: enrolled subjects with at least one infusion (screen failures are not shown).")
 grid = visits.unpivot(index=["USUBJID", "AVISIT", "VISITNUM"],
                       on=["LLDASFL", "CRIT1FL", "CRIT2FL", "CRIT3FL", "CRIT4FL", "CRIT5FL"],
                       variable_name="criterion", value_name="flag").with_columns(

@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from etl.contract import FIRST_ENROLLMENT_REGISTRY
-from pages.common import TARGET, frac, page_setup, table
+from pages.common import TARGET, count_axis, frac, page_setup, table
 from warehouse import queries
 
 sites = page_setup("enrollment")
@@ -26,7 +26,7 @@ if cum.height:
     steps = pl.concat([cum.select("ENRLDT", "cumulative"),
                        pl.DataFrame({"ENRLDT": [cut], "cumulative": [cum["cumulative"].max()]})])
     line = alt.Chart(steps).mark_line(interpolate="step-after", point=True).encode(
-        x=alt.X("ENRLDT:T", title="Date"), y=alt.Y("cumulative:Q", title="Enrolled (cumulative)",
+        x=alt.X("ENRLDT:T", title="Date"), y=alt.Y("cumulative:Q", axis=count_axis("Enrolled (cumulative)"),
                                                   scale=alt.Scale(domain=[0, TARGET + 1])))
     target = alt.Chart(pl.DataFrame({"y": [TARGET]})).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q")
     reg = alt.Chart(pl.DataFrame({"x": [first], "label": ["Registry first enrollment 2023-12-26"]})).mark_rule(
@@ -47,7 +47,8 @@ st.subheader("Funnel: screened → screen-failed → enrolled")
 funnel = pl.DataFrame({"stage": ["Screened", "Screen failed", "Enrolled"],
                        "subjects": [enr["screened"], enr["screen_failed"], enr["enrolled"]]})
 st.altair_chart(alt.Chart(funnel).mark_bar().encode(
-    x="subjects:Q", y=alt.Y("stage:N", sort=None), tooltip=["stage", "subjects"]), width="stretch")
+    x=alt.X("subjects:Q", axis=count_axis("Subjects")), y=alt.Y("stage:N", sort=None, title=None),
+    tooltip=["stage", "subjects"]), width="stretch")
 st.subheader("Screen failures and the criterion not met")
 table(queries.screen_failures(sites), "screen_failures")
 st.subheader("Per site")

@@ -46,10 +46,12 @@ st.subheader("Serious adverse events")
 linked_table(listing.filter(pl.col("AESER") == "Y"), "serious_adverse_events")
 st.subheader("Adverse events of special interest, by category")
 aesis = ae.filter(pl.col("AESIFL") == "Y")
-by_cat = aesis.with_columns(pl.col("AESICAT").str.split("; ")).explode("AESICAT")  # an event may be in 2
-table(by_cat.group_by("AESICAT").agg(pl.len().alias("events"),
-                                     pl.col("USUBJID").n_unique().alias("subjects")).sort("AESICAT"),
-      "aesi_by_category")
+totals = queries.aesi_totals(sites)
+st.caption(f"In all: {totals.get('events', 0)} distinct events of special interest in "
+           f"{totals.get('subjects', 0)} subjects. One event can fall into several categories (a "
+           "serious herpes zoster is both HERPES ZOSTER and SERIOUS INFECTION), so the rows below "
+           "can add up to more than these totals.")
+table(queries.aesi_by_category(sites), "aesi_by_category")
 linked_table(aesis.select(listing.columns), "aesi_listing")
 
 st.subheader("Incidence (treatment-emergent; subjects counted once, at their worst grade)")

@@ -4,27 +4,47 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from pages.common import page_setup, table
+from pages.common import last_observed, page_setup, table
 from warehouse import queries
 
 sites = page_setup("subject")
 subjects = queries.subjects(sites)
-wanted = st.query_params.get("subject")
 if not subjects:
     st.info("No subjects.")
     st.stop()
-subject = st.selectbox("Subject", subjects, index=subjects.index(wanted) if wanted in subjects else 0)
+# One source of truth for the subject shown: the selector's own state (key PICK). A ?subject=
+# that differs from it (a listing row, a link) is adopted before the widget is drawn; a pick in
+# the selector writes the query parameter back in its callback, before the page runs again. So the
+# selector, the URL and the heading always name the same subject, however many picks in a row.
+PICK = "subject_pick"
+wanted = st.query_params.get("subject")
+if wanted in subjects and wanted != st.session_state.get(PICK):
+    st.session_state[PICK] = wanted
+elif st.session_state.get(PICK) not in subjects:
+    st.session_state[PICK] = subjects[0]
+
+
+def _picked() -> None:
+    st.query_params["subject"] = st.session_state[PICK]
+
+
+subject = st.selectbox("Subject", subjects, key=PICK, on_change=_picked)
 st.query_params["subject"] = subject
 
 s = queries.adsl(usubjid=subject).row(0, named=True)
 st.subheader(subject)
-c = st.columns(4)
+c = st.columns([3, 2, 3, 2])   # the status and the last observed day are the long values
 c[0].metric("Status", s["SUBJSTAT"] or "–")
 c[1].metric("First infusion (day 1)", str(s["TRTSDT"] or "–"))
-c[2].metric("Study day at data cut", s["CUTDY"] if s["CUTDY"] is not None else "–")
+last_day, why = last_observed(s)
+c[2].metric("Last observed study day", last_day, delta=why, delta_color="off", delta_arrow="off",
+            help="R-DAY: observation ends at the end of study or at the data cut, whichever is "
+                 "first; nothing is derived after it (ADSL.OBSENDY).")
 c[3].metric("Baseline weight (kg)", s["WEIGHTBL"] if s["WEIGHTBL"] is not None else "–")
 st.caption(f"Site {s['SITEID']} · age {s['AGE']} · sex {s['SEX']} · consent {s['RFICDT']} · "
-           f"enrolled {s['ENRLDT']} · end of study status {s['EOSSTT']} · data cut {s['DATACUT']}")
+           f"enrolled {s['ENRLDT']} · end of study status {s['EOSSTT']}"
+           + (f" on {s['EOSDT']}" if s["EOSDT"] and s["EOSSTT"] != "SCREEN FAILURE" else "")
+           + f" · observed to {s['OBSENDT']} · data cut {s['DATACUT']}")
 
 psl = queries.psl_curve(subjects=(subject,))
 visits = queries.lldas_visits(usubjid=subject)

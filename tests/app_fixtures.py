@@ -5,7 +5,8 @@ Subjects (sites 01 and 02):
   01-001 enrolled 2024-01-10, FAS, reached week 12, LLDAS wk12 Y (due)
   01-002 enrolled 2024-02-01, FAS, on treatment, wk12 not yet due
   01-003 screen failure, IN03
-  02-001 enrolled 2024-01-20, FAS, completed week 24, LLDAS wk12 N (due), wk24 Y (due)
+  02-001 enrolled 2024-01-20, FAS, completed week 24 on 2024-07-08 (day 169, its last observed day),
+         LLDAS wk12 N (due), wk24 Y (due)
 So: screened 4, screen failures 1, enrolled 3 / 10 (site 01: 2, site 02: 1);
 LLDAS wk12 responders / due = 1 / 2 (50%), not yet due 1 (site 01: 1 / 1, site 02: 0 / 1);
 LLDAS wk24 = 1 / 1 (02-001 due and Y; the two site-01 subjects not yet due).
@@ -47,8 +48,6 @@ INSERTS = """
       ('01', '2024-06-30', 'rows', 'run-2', '2024-07-01 09:00', '/a/01'),
       ('02', '2024-08-31', 'export.json', 'run-2', '2024-09-01 09:00', '/a/02');
     INSERT INTO audit.refresh (RUN_ID, REFRESHED_AT, SCHEMA_VERSION) VALUES ('run-2', '2024-09-01 09:05', 1);
-    -- R-PROTOCOL ceiling as ADSL derives it: 0.6 mg/kg x WEIGHTBL (50 kg -> 30 mg/day)
-    UPDATE adam.adsl SET PSLCEIL = 0.6 * WEIGHTBL;
     -- R-ENROL as the ETL derives it (etl/derive/enrol.py, tested in test_derive_build): 3 enrolled
     -- in 250 days (2023-12-26 .. 2024-08-31 inclusive); 7 to go -> ceil(7 * 250 / 3) = 584 days
     -- after 2024-08-31 = 2026-04-07.
@@ -65,6 +64,12 @@ INSERTS = """
        '2024-06-30', NULL, 'SCREEN FAILED'),
       ($u4, '02', '001', 52, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-01-20', NULL, NULL, '2024-01-15',
        '2024-01-22', '2024-01-16', 55.0, 'Y', 'COMPLETED', '2024-08-31', 223, 'COMPLETED WEEK 24');
+    -- R-DAY end of observation: 01-001 and 01-002 are in the study -> the cut (days 171, 72);
+    -- 02-001 completed at its week-24 visit 2024-07-08 (day 169), before its cut 2024-08-31.
+    UPDATE adam.adsl SET OBSENDT = DATACUT, OBSENDY = CUTDY WHERE EOSSTT = 'ONGOING';
+    UPDATE adam.adsl SET EOSDT = '2024-07-08', OBSENDT = '2024-07-08', OBSENDY = 169 WHERE USUBJID = $u4;
+    -- R-PROTOCOL ceiling as ADSL derives it: 0.6 mg/kg x WEIGHTBL (50 kg -> 30 mg/day)
+    UPDATE adam.adsl SET PSLCEIL = 0.6 * WEIGHTBL;
     INSERT INTO adam.adeff (USUBJID, SITEID, PARAMCD, PARAM, AVISITN, WKDT, DUEFL, RESPFL, REASON) VALUES
       ($u1, '01', 'LLDAS', 'LLDAS', 12, '2024-04-05', 'Y', 'Y', 'LLDAS Y'),
       ($u2, '01', 'LLDAS', 'LLDAS', 12, '2024-07-13', 'N', NULL, 'not yet due'),
@@ -81,7 +86,9 @@ INSERTS = """
       ($u1, '01', 'WEEK 12', 12, 5, '2024-04-05', 85, 2, 0.5, 7.5, 'Y', 'Y', 'Y', 'Y', 'Y', 'Y'),
       ($u4, '02', 'WEEK 0', 0, 2, '2024-01-22', 1, 12, 2.5, 50, 'N', NULL, 'N', 'N', 'Y', 'N'),
       ($u4, '02', 'WEEK 12', 12, 5, '2024-04-15', 85, 6, 1.0, 10, 'N', 'Y', 'Y', 'N', 'Y', 'N'),
-      ($u4, '02', 'WEEK 24', 24, 8, '2024-07-08', 169, 2, 0.5, 5, 'Y', 'Y', 'Y', 'Y', 'Y', 'Y');
+      ($u4, '02', 'WEEK 24', 24, 8, '2024-07-08', 169, 2, 0.5, 5, 'Y', 'Y', 'Y', 'Y', 'Y', 'Y'),
+      -- the screen failure's screening assessment: on its profile, never on the efficacy page
+      ($u3, '01', 'SCREENING', NULL, 1, '2024-02-12', NULL, 2, 0.5, NULL, 'Y', NULL, 'Y', NULL, NULL, NULL);
     INSERT INTO adam.adpsl (USUBJID, SITEID, ADT, ADY, PSLDOSE, CUMDOSE, CUMDOSNP, PULSEFL, DRUGS) VALUES
       ($u1, '01', '2024-01-06', -6, 30, 30, 30, 'N', 'PREDNISOLONE 30 mg/day'),
       ($u1, '01', '2024-01-07', -5, 625, 655, 30, 'Y', 'METHYLPREDNISOLONE 500 mg/day'),

@@ -9,8 +9,8 @@ import pytest
 
 from warehouse import runs_dir
 from tests.app_fixtures import (hand_built_files, page_opener, MD_TERM, PAGE_FILES, SCRIPT_TERM,
-                                SQL_TERM, U3, U4, build_warehouse, metric, new_app, sign_in, texts,
-                                write_run_log)
+                                SQL_TERM, U1, U2, U3, U4, build_warehouse, metric, new_app, sign_in,
+                                texts, write_run_log)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,20 @@ def choose_site(at, site: str):
 
 def chart_specs(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_rows(at) -> list[list[dict]]:
+    """Per chart, the rows of data it was drawn from (Streamlit ships them as Arrow IPC)."""
+    import pyarrow as pa
+    out = []
+    for c in at.get("vega_lite_chart"):
+        rows = []
+        for ds in c.proto.datasets:
+            rows += pa.ipc.open_stream(ds.data.data).read_all().to_pylist()
+        if c.proto.data.data:
+            rows += pa.ipc.open_stream(c.proto.data.data).read_all().to_pylist()
+        out.append(rows)
+    return out
 
 
 def test_header_shows_study_data_cuts_and_refresh(app):
@@ -79,6 +93,11 @@ def test_enrollment_counts_funnel_and_projection(app):
     assert fails["SCRFRTXT"].tolist() == ["SLEDAI-2K score of 4 or higher"]
     layered = chart_specs(at)[0]
     assert any(layer.get("encoding", {}).get("y", {}).get("field") == "y" for layer in layered["layer"])
+    # counts of subjects: whole-number ticks on the cumulative line and on the funnel
+    cumulative = next(la for la in layered["layer"] if la["encoding"]["y"]["field"] == "cumulative")
+    funnel = chart_specs(at)[1]
+    for axis in (cumulative["encoding"]["y"]["axis"], funnel["encoding"]["x"]["axis"]):
+        assert axis["format"] == "d" and axis["tickMinStep"] == 1
     per_site = at.dataframe[1].value
     assert per_site["enrolled"].tolist() == [2, 1]
 
@@ -90,6 +109,20 @@ def test_efficacy_endpoints_with_denominators(app):
     assert metric(at, "LLDAS at week 24") == "1 / 1 (100%)"
     assert "Not yet due: 2 (shown, not counted as failures) · FAS 3" in texts(at)
     assert len(chart_specs(at)) == 2  # the criteria grid and SLEDAI-2K over time
+
+
+def test_efficacy_displays_show_the_full_analysis_set_only_R_ENDPOINT(app):
+    """01-003 failed screening (its SCREENING assessment is in ADLLDAS): not in the FAS (enrolled
+    with at least one infusion), so neither in the LLDAS grid nor in the SLEDAI-2K plot nor in
+    the visit table; the FAS subjects 01-001 and 02-001 are."""
+    at = app("efficacy")
+    table = next(d.value for d in at.dataframe if "LLDASFL" in d.value.columns)
+    assert sorted(set(table["USUBJID"])) == [U1, U4]
+    charts = chart_rows(at)
+    assert len(charts) == 2                          # the criteria grid and SLEDAI-2K over time
+    for rows in charts:
+        shown = {r.get("USUBJID") for r in rows}
+        assert U1 in shown and U4 in shown and U3 not in shown
 
 
 def test_glucocorticoids_curve_threshold_and_week24_discontinuation(app):
@@ -118,6 +151,9 @@ def test_safety_listing_filters_and_incidence(app):
 
 def test_aesis_counted_in_each_of_their_categories(app):
     at = app("safety")
+    # 2 AESIs: 01-001's herpes zoster and 02-001's pneumonia, one category each
+    assert "In all: 2 distinct events of special interest in 2 subjects" in texts(at)
+    assert "One event can fall into several categories" in texts(at)
     cats = next(d.value for d in at.dataframe if "AESICAT" in d.value.columns and "events" in d.value.columns)
     # 01-001 herpes zoster (HERPES ZOSTER), 02-001 pneumonia (SERIOUS INFECTION)
     assert dict(zip(cats["AESICAT"], cats["events"])) == {"HERPES ZOSTER": 1, "SERIOUS INFECTION": 1}
@@ -140,6 +176,31 @@ def test_subject_profile_opened_by_link(app, files, monkeypatch):
     assert at.subheader[0].value == U4
     assert metric(at, "Status") == "COMPLETED WEEK 24"
     assert metric(at, "First infusion (day 1)") == "2024-01-22"
+
+
+def test_subject_profile_shows_the_last_observed_study_day_R_DAY(app):
+    """02-001 completed on 2024-07-08 = day 169 (ADSL.OBSENDY), though its cut is day 223; 01-001
+    is still in the study: its last observed day is the cut's, day 171."""
+    at = sign_in(new_app().run(), "pi")
+    at.query_params["subject"] = U4
+    at.switch_page(PAGE_FILES["subject"]).run()
+    last = next(m for m in at.metric if m.label == "Last observed study day")
+    assert (last.value, last.delta) == ("Day 169", "completed")
+    at.selectbox(key="subject_pick").select(U1).run()
+    last = next(m for m in at.metric if m.label == "Last observed study day")
+    assert (last.value, last.delta) == ("Day 171", "data cut")
+
+
+def test_picking_subjects_in_a_row_shows_each_one(app):
+    """The selector, ?subject= and the heading agree on every pick (the bug: every second pick
+    was ignored)."""
+    at = sign_in(new_app().run(), "pi")
+    at.switch_page(PAGE_FILES["subject"]).run()
+    for pick in (U2, U3, U4, U1):
+        next(s for s in at.selectbox if s.label == "Subject").select(pick).run()
+        assert not at.exception
+        assert at.subheader[0].value == pick
+        assert at.query_params["subject"] == [pick] or at.query_params["subject"] == pick
 
 
 def test_selecting_a_listing_row_opens_the_subject_profile(app):

@@ -107,6 +107,8 @@ def test_real_safety_counts(app):
     # AESER Y); one event per site -> each category 2 events in 2 subjects
     cats = next(d.value for d in at.dataframe if "AESICAT" in d.value.columns and "events" in d.value.columns)
     assert dict(zip(cats["AESICAT"], cats["events"])) == {"HERPES ZOSTER": 2, "SERIOUS INFECTION": 2}
+    # ... so the categories add up to 4 while there are 2 distinct AESIs in 2 subjects: said on the page
+    assert "In all: 2 distinct events of special interest in 2 subjects" in texts(at)
 
 
 def test_real_data_quality_shows_the_refused_run(app):

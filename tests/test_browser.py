@@ -331,3 +331,63 @@ def test_efficacy_url_is_refused_outside_the_pi_role(page, server, user):
     page.get_by_text("Page not found").wait_for(timeout=30_000)
     page.get_by_label("User name").wait_for()       # -> the sign-in form, nothing else
     assert "LLDAS" not in page.locator("body").inner_text()
+
+
+def _heading(page) -> str:
+    """The subject profile's heading (st.subheader: the subject's USUBJID)."""
+    h = page.locator('[data-testid="stMain"] h3').first
+    h.wait_for(timeout=60_000)
+    return h.inner_text().strip()
+
+
+def _wait_idle(page) -> None:
+    """Until the rerun has finished: no status widget, and no element left stale (Streamlit fades
+    the elements of the previous run, attribute data-stale, until the new run replaces them)."""
+    for _ in range(3):
+        page.wait_for_timeout(300)
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('[data-stale=\"true\"]').length === 0",
+                               timeout=60_000)
+
+
+def test_picking_three_subjects_in_a_row_shows_each_one(page, server):
+    """Issue 10: picking 01-003, 01-004, 01-005 in turn used to show 01-003, 01-003, 01-005.
+    Each pick must be the subject the heading names (and the URL's ?subject=)."""
+    dm = {r["USUBJID"]: r for r in demo_rows("dm")}
+    enrolled = sorted(dm)
+    picks = enrolled[2:5]                              # 01-003, 01-004, 01-005
+    assert [p[-6:] for p in picks] == ["01-003", "01-004", "01-005"]
+    sign_in(page, server, "pi")
+    open_page(page, "Subject profile", "14-subject-first")
+    for i, pick in enumerate(picks):
+        page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Subject").click()
+        page.get_by_role("option", name=pick, exact=True).click()
+        page.locator('[data-testid="stMain"] h3', has_text=pick).wait_for(timeout=60_000)
+        _wait_idle(page)
+        assert _heading(page) == pick
+        assert f"subject={pick}" in page.url
+        # the rest of the page is that subject's too: its consent date from dm.csv in the caption
+        main = page.locator('[data-testid="stMain"]').inner_text()
+        assert f"consent {dm[pick]['RFICDTC']}" in main
+        page.screenshot(path=str(ARTIFACTS / f"15-subject-pick-{i + 1}.png"))
+
+
+def test_selecting_a_listing_row_opens_that_subjects_profile(page, server):
+    """A row of the serious-AE listing (Safety) opens the profile of that row's subject."""
+    sae = sorted((r for r in demo_rows("ae") if r["AESER"] == "Y"),
+                 key=lambda r: (r["AESTDTC"], r["USUBJID"]))
+    assert sae, "the demo trial has a serious adverse event"
+    sign_in(page, server, "pi")
+    open_page(page, "Safety", "16-safety-before-row")
+    grid = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').nth(1)   # SAE listing
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    # the first data row's selection cell: left edge of the grid, one header row (~35 px) down
+    grid.click(position={"x": 18, "y": 35 + 18})
+    page.get_by_role("heading", name="Subject profile").wait_for(timeout=60_000)
+    _wait_idle(page)
+    assert box is not None
+    assert _heading(page) == sae[0]["USUBJID"]
+    rficdtc = next(r["RFICDTC"] for r in demo_rows("dm") if r["USUBJID"] == sae[0]["USUBJID"])
+    assert f"consent {rficdtc}" in page.locator('[data-testid="stMain"]').inner_text()
+    page.screenshot(path=str(ARTIFACTS / "17-profile-from-listing.png"))

@@ -160,11 +160,15 @@ def endpoint_subjects(sites: Sites = None) -> pl.DataFrame:
               "FROM adam.adeff WHERE {site} ORDER BY USUBJID, PARAMCD, AVISITN", sites)
 
 
-def lldas_visits(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
+def lldas_visits(sites: Sites = None, usubjid: str | None = None,
+                 fas_only: bool = False) -> pl.DataFrame:
+    """ADLLDAS rows; ``fas_only``: the full analysis set only (R-ENDPOINT: efficacy displays never
+    show screen failures or enrolled subjects who were not dosed)."""
     return _q("SELECT USUBJID, SITEID, AVISIT, AVISITN, VISITNUM, ADT, ADY, SLEDAI, SLEDAIPR, PGA, "
               "PSLDOSE, CRIT1FL, CRIT2FL, CRIT3FL, CRIT4FL, CRIT5FL, LLDASFL, DORISFL, OOWFL "
               "FROM adam.adlldas WHERE {site} AND ($u IS NULL OR USUBJID = $u) "
-              "ORDER BY USUBJID, VISITNUM", sites, u=usubjid)
+              "AND (NOT $fas OR USUBJID IN (SELECT USUBJID FROM adam.adsl WHERE FASFL = 'Y')) "
+              "ORDER BY USUBJID, VISITNUM", sites, u=usubjid, fas=fas_only)
 
 
 def change_from_week0(sites: Sites = None) -> pl.DataFrame:
@@ -172,14 +176,19 @@ def change_from_week0(sites: Sites = None) -> pl.DataFrame:
               "FROM adam.adchg WHERE {site} ORDER BY PARAMCD, AVISITN, USUBJID", sites)
 
 
+_FAS = "USUBJID IN (SELECT USUBJID FROM adam.adsl WHERE FASFL = 'Y')"
+
+
 def immunosuppressants(sites: Sites = None) -> pl.DataFrame:
+    """Concomitant immunosuppressants of the full analysis set (R-ENDPOINT secondary)."""
     return _q("SELECT USUBJID, SITEID, CMDECOD, CMTRT, ASTDT, ASTDY, AENDT FROM adam.adcmis "
-              "WHERE {site} ORDER BY USUBJID, ASTDT", sites)
+              f"WHERE {{site}} AND {_FAS} ORDER BY USUBJID, ASTDT", sites)
 
 
 def immunosuppressant_counts(sites: Sites = None) -> pl.DataFrame:
+    """Subjects of the full analysis set on each immunosuppressant (R-ENDPOINT secondary)."""
     return _q("SELECT CMDECOD, count(DISTINCT USUBJID) AS subjects FROM adam.adcmis "
-              "WHERE {site} GROUP BY CMDECOD ORDER BY CMDECOD", sites)
+              f"WHERE {{site}} AND {_FAS} GROUP BY CMDECOD ORDER BY CMDECOD", sites)
 
 
 # ---- glucocorticoids (R-PSL) -----------------------------------------------------------------
@@ -245,6 +254,22 @@ def ae_incidence(level: str, sites: Sites = None, teae_only: bool = True) -> pl.
         "SELECT term, count(*) AS subjects, "
         + ", ".join(f"count(*) FILTER (grade = {g}) AS \"grade {g}\"" for g in range(1, 6))
         + " FROM worst GROUP BY term ORDER BY subjects DESC, term", sites, teae=teae_only)
+
+
+def aesi_by_category(sites: Sites = None) -> pl.DataFrame:
+    """R-AE AESIs per category (AESICAT holds every category of an event, '; '-joined): events and
+    subjects per category. One event can be in several categories, so the rows can add up to more
+    than :func:`aesi_totals`."""
+    return _q("WITH c AS (SELECT USUBJID, AESEQ, unnest(string_split(AESICAT, '; ')) AS AESICAT "
+              "FROM adam.adae WHERE AESIFL = 'Y' AND {site}) "
+              "SELECT AESICAT, count(*) AS events, count(DISTINCT USUBJID) AS subjects FROM c "
+              "GROUP BY AESICAT ORDER BY AESICAT", sites)
+
+
+def aesi_totals(sites: Sites = None) -> dict:
+    """R-AE: distinct AESI events and distinct subjects with any AESI (each counted once)."""
+    return _scalar_row(_q("SELECT count(*) AS events, count(DISTINCT USUBJID) AS subjects "
+                          "FROM adam.adae WHERE AESIFL = 'Y' AND {site}", sites))
 
 
 def ae_subject_count(sites: Sites = None) -> int:
