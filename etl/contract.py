@@ -47,14 +47,15 @@ COLUMNS: dict[str, dict[str, str]] = {
 
 SEQ_COLUMN = {d: f"{d.upper()}SEQ" for d in DOMAINS if d != "dm"}
 
-# Date columns: (partial_ok, history_ok, datetime_allowed). history_ok for cm is conditional
-# (non-glucocorticoids only) and is enforced by the cross-file rules.
+# Date columns: (partial_ok, history_ok). For cm.csv only CMSTDTC is "partial ok, history ok", and
+# only for non-glucocorticoids (the suites and the cross-file rules apply that condition); CMENDTC
+# is a full date, not before registration (contract cm.csv table).
 DATE_COLUMNS: dict[str, dict[str, tuple[bool, bool]]] = {
     "dm": {"RFICDTC": (False, False), "RFSTDTC": (False, False)},
     "ds": {"DSSTDTC": (False, False)},
     "ie": {"IEDTC": (False, False)},
     "ex": {"EXSTDTC": (False, False), "EXENDTC": (False, False)},
-    "cm": {"CMSTDTC": (True, True), "CMENDTC": (True, True)},
+    "cm": {"CMSTDTC": (True, True), "CMENDTC": (False, False)},
     "vs": {"VSDTC": (False, False)},
     "lb": {"LBDTC": (False, False)},
     "qs": {"QSDTC": (False, False)},
@@ -140,6 +141,19 @@ SLEDAI_ITEMS: dict[str, tuple[str, int, str]] = {
 SLEDAI_TOTAL = "SLEDAITS"
 LLDAS_INVESTIGATOR_ITEMS = ("NEWACT", "HEMOLYT", "GIACT", "ISTOL")
 PGA_TESTCD = "PGA"
+
+# The clinical rules' numbers (clinical-rules.md), one home each: derivations, protocol flags
+# and (through warehouse.study) the pages read them from here.
+ENDPOINT_WEEKS = (12, 24)           # R-ENDPOINT: primary at week 12, secondary at weeks 12 and 24
+PRIMARY_WEEK = 12
+PSL_TARGET_MG = 7.5                 # R-LLDAS C4 (<= 7.5 mg/day) and R-PROTOCOL's week-12 target
+DORIS_PSL_MAX_MG = 5.0              # R-DORIS: <= 5 mg/day
+PULSE_MG = 250.0                    # R-PSL: a pulse day has IV glucocorticoid >= 250 mg PSL-eq
+CEILING_MG_PER_KG = 0.6             # R-PROTOCOL / registry: initial PSL <= 0.6 mg/kg/day
+CEILING_DAYS = 14                   # R-PROTOCOL: ... on the first 14 days of PSL
+MAX_DAYS_PSL_TO_INFUSION = 14       # R-PROTOCOL: first infusion within 14 days of PSL initiation
+PROTOCOL_DOSE_MG = 300.0            # R-PROTOCOL: anifrolumab 300 mg IV every 4 weeks
+AGE_RANGE = (18, 79)                # R-PROTOCOL / registry: 18 to 79 years at consent
 
 # Prednisolone-equivalent factors (R-PSL): mg prednisolone per mg of the drug.
 PSL_FACTORS: dict[str, float] = {

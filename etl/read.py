@@ -30,6 +30,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.contract import DATE_COLUMNS, DOMAINS, EXPORT_META_FILE, REQUIRED_DOMAINS
+from etl.dates import earliest_day
 from etl.model import Export, ExportFile, Problem
 
 ALLOWED_FILES = tuple(f"{d}.csv" for d in DOMAINS) + (EXPORT_META_FILE,)
@@ -244,24 +245,6 @@ def _siteid(export: Export, meta: dict | None) -> str | None:
         return None
     values = dm.frame.get_column("SITEID").drop_nulls().unique()
     return values[0] if len(values) == 1 else None
-
-
-def earliest_day(column: pl.Expr) -> pl.Expr:
-    """Earliest calendar day an ISO (partial) date string can stand for; null if not a date."""
-    text = column.str.slice(0, 10)
-    padded = (pl.when(text.str.len_chars() == 4).then(text + "-01-01")
-              .when(text.str.len_chars() == 7).then(text + "-01")
-              .otherwise(text))
-    return padded.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-
-
-def latest_day(column: pl.Expr) -> pl.Expr:
-    """Latest calendar day an ISO (partial) date string can stand for; null if not a date."""
-    text = column.str.slice(0, 10)
-    first = earliest_day(column)
-    return (pl.when(text.str.len_chars() == 4).then(first.dt.offset_by("1y").dt.offset_by("-1d"))
-            .when(text.str.len_chars() == 7).then(first.dt.month_end())
-            .otherwise(first))
 
 
 def latest_row_date(export: Export) -> dt.date | None:

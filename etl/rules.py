@@ -20,9 +20,9 @@ import polars as pl
 from etl.contract import (AE_SERIOUS_CRITERIA, COLUMNS, DATE_COLUMNS, LAB_TESTS,
                           LLDAS_INVESTIGATOR_ITEMS, PGA_TESTCD, REGISTRATION_DATE, SEQ_COLUMN,
                           SLEDAI_ITEMS, SLEDAI_TOTAL, STUDYID, VISITNUM_OF)
-from etl.dates import ISO_PARTIAL_OK_REGEX, DateError, parse_dtc
+from etl.dates import (ISO_PARTIAL_OK_REGEX, DateError, datetime_expr, earliest_day, latest_day,
+                       parse_dtc)
 from etl.model import Export, Problem
-from etl.read import earliest_day, latest_day
 
 ROW = "_ROW"
 _FAR_FUTURE = dt.date(9999, 12, 31)
@@ -120,7 +120,7 @@ def _dates(frames, export: Export, out: _Out) -> None:
                 out.rows(domain, late, col, f"after the data cut {cut.isoformat()} "
                          f"(from {source})")
             early = good.filter(latest_day(c) < registration)
-            if domain == "cm":
+            if (domain, col) == ("cm", "CMSTDTC"):
                 # history ok for non-glucocorticoids only (cm.csv table)
                 early = early.filter(pl.col("CMCAT") == "GLUCOCORTICOID")
                 rule = (f"before registration {REGISTRATION_DATE}: glucocorticoid dates "
@@ -202,11 +202,7 @@ def _visits(frames, out: _Out) -> None:
 
 
 def _ex_times(f: pl.DataFrame) -> pl.DataFrame:
-    def stamp(col):
-        return pl.coalesce(
-            pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False),
-            pl.col(col).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M", strict=False))
-    return f.with_columns(stamp("EXSTDTC").alias("_ST"), stamp("EXENDTC").alias("_EN"))
+    return f.with_columns(datetime_expr("EXSTDTC").alias("_ST"), datetime_expr("EXENDTC").alias("_EN"))
 
 
 def _dm_vs_other_files(frames, out: _Out) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from etl.contract import COLUMNS, DATE_COLUMNS
+from etl.dates import date_expr, datetime_expr
 
 INTEGER_COLUMNS = {"AGE", "VISITNUM", "DSSEQ", "IESEQ", "EXSEQ", "CMSEQ", "VSSEQ", "LBSEQ",
                    "QSSEQ", "AESEQ"}
@@ -41,14 +42,9 @@ def to_sdtm(domain: str, raw: pl.DataFrame) -> pl.DataFrame:
     out = raw.select(exprs)
     extra: list[pl.Expr] = []
     for col in DATE_COLUMNS[domain]:
-        text = pl.col(col)
-        extra.append(text.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-                     .alias(typed_name(col, "date")))
+        extra.append(date_expr(col).alias(typed_name(col, "date")))
         if domain in ("ex",):
-            extra.append(pl.coalesce(
-                text.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False),
-                text.str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M", strict=False),
-            ).alias(typed_name(col, "datetime")))
+            extra.append(datetime_expr(col).alias(typed_name(col, "datetime")))
     if "SITEID" not in out.columns:
         extra.append(pl.col("USUBJID").str.split("-").list.get(1, null_on_oob=True).alias("SITEID"))
     return out.with_columns(extra)

@@ -130,7 +130,7 @@ def build_suite(domain: str) -> dict:
             out.append(regex(col, DATETIME_REGEX, f"{CONTRACT} ex.csv: {col} is a datetime",
                              "not an ISO 8601 datetime YYYY-MM-DDThh:mm[:ss] (infusion times are required)",
                              extra_meta=meta))
-        elif domain == "cm":
+        elif (domain, col) == ("cm", "CMSTDTC"):
             gc = eq("CMCAT", "GLUCOCORTICOID")
             out.append(regex(col, ISO_PARTIAL_OK_REGEX, notes + " for non-glucocorticoids",
                              "not an ISO 8601 date", condition=ne("CMCAT", "GLUCOCORTICOID"),

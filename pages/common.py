@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import auth
-from etl.contract import STUDY_TITLE, STUDYID, TARGET_ENROLLED
+from warehouse.study import STUDY_TITLE, STUDYID, TARGET_ENROLLED
 from warehouse import queries, warehouse_path
 
 # key -> (script, title, icon, roles). The navigation of a role lists exactly its pages (issue 6).

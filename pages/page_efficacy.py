@@ -6,12 +6,13 @@ import streamlit as st
 
 from pages.common import frac, linked_table, page_setup, table
 from warehouse import queries
+from warehouse.study import ENDPOINT_WEEKS, PRIMARY_WEEK
 
 sites = page_setup("efficacy")
 c = st.columns(2)
-for col, week in zip(c, (12, 24)):
+for col, week in zip(c, ENDPOINT_WEEKS):
     e = queries.endpoint("LLDAS", week, sites)
-    col.metric(f"LLDAS at week {week}{' (primary)' if week == 12 else ''}: responders / due",
+    col.metric(f"LLDAS at week {week}{' (primary)' if week == PRIMARY_WEEK else ''}: responders / due",
                frac(e["responders"], e["due"]))
     col.caption(f"Not yet due: {e['not_yet_due']} (shown, not counted as failures) · FAS {e['fas']}"
                 + (f" · responders / FAS: {frac(e['responders'], e['fas'])}"

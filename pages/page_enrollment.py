@@ -6,7 +6,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from etl.contract import FIRST_ENROLLMENT_REGISTRY
+from warehouse.study import FIRST_ENROLLMENT_REGISTRY
 from pages.common import TARGET, count_axis, frac, page_setup, table
 from warehouse import queries
 

@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages.common import frac, page_setup, table
 from warehouse import queries
+from warehouse.study import CEILING_MG_PER_KG, ENDPOINT_WEEKS, PSL_TARGET_MG, PULSE_MG
 
 sites = page_setup("glucocorticoids")
 MAX_CURVES = 30  # beyond this a chart of lines is unreadable: the PI picks subjects
@@ -31,14 +32,16 @@ if psl.height:
         shape="triangle-up", size=80, filled=True).encode(x="WEEKS:Q", y=y, color="USUBJID:N")
     ceiling = alt.Chart(ceilings).mark_rule(strokeDash=[2, 2]).encode(
         y="CEILING:Q", color="USUBJID:N", tooltip=["USUBJID", "WEIGHTBL", "CEILING"])
-    rules = pl.DataFrame({"dose": [7.5]})
-    weeks = pl.DataFrame({"week": [12, 24]})
+    rules = pl.DataFrame({"dose": [PSL_TARGET_MG]})
+    weeks = pl.DataFrame({"week": list(ENDPOINT_WEEKS)})
     st.altair_chart(curves + pulses + ceiling
                     + alt.Chart(rules).mark_rule(color="red").encode(y="dose:Q")
                     + alt.Chart(weeks).mark_rule(color="gray", strokeDash=[4, 4]).encode(x="week:Q"),
                     width="stretch")
-    st.caption("Red: 7.5 mg/day. Grey dashed: weeks 12 and 24. Dotted per subject: 0.6 mg/kg/day "
-               "ceiling (baseline weight). Triangles: pulse days (IV ≥ 250 mg PSL-eq). On the log scale a dose of 0 is drawn at 0.5.")
+    st.caption(f"Red: {PSL_TARGET_MG:g} mg/day. Grey dashed: weeks "
+               f"{' and '.join(str(w) for w in ENDPOINT_WEEKS)}. Dotted per subject: "
+               f"{CEILING_MG_PER_KG:g} mg/kg/day ceiling (baseline weight). Triangles: pulse days "
+               f"(IV ≥ {PULSE_MG:g} mg PSL-eq). On the log scale a dose of 0 is drawn at 0.5.")
 else:
     st.info("No glucocorticoid data.")
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages.common import TARGET, frac, page_setup, table
 from warehouse import queries
+from warehouse.study import PRIMARY_WEEK
 
 sites = page_setup("overview")
 role = st.session_state["role"]
@@ -14,8 +15,8 @@ cols[0].metric("Enrolled", f"{enr['enrolled']} / {TARGET}",
                help=f"Screened {enr['screened']}, screen failures {enr['screen_failed']}")
 cols[0].page_link("pages/page_enrollment.py", label="Enrollment")
 if role == "pi":  # efficacy results are the PI's only (issue 6)
-    wk12 = queries.endpoint("LLDAS", 12, sites)
-    cols[1].metric("LLDAS at week 12 (responders / due)", frac(wk12["responders"], wk12["due"]),
+    wk12 = queries.endpoint("LLDAS", PRIMARY_WEEK, sites)
+    cols[1].metric(f"LLDAS at week {PRIMARY_WEEK} (responders / due)", frac(wk12["responders"], wk12["due"]),
                    help="Primary endpoint, R-ENDPOINT")
     cols[1].caption(f"Not yet due: {wk12['not_yet_due']} · FAS {wk12['fas']}")
     cols[1].page_link("pages/page_efficacy.py", label="Efficacy (LLDAS)")

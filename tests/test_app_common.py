@@ -26,3 +26,18 @@ def test_roles_pages_match_issue_6():
     assert set(pages_for("monitor")) == {"overview", "enrollment", "safety", "subject"}
     assert set(pages_for("data")) == {"data_quality", "enrollment"}
     assert "efficacy" not in pages_for("data") and "glucocorticoids" not in pages_for("data")
+
+
+def test_pages_reach_the_contract_only_through_the_warehouse_layer():
+    """One-way layers (DEVELOPERS.md): pages read warehouse/ (queries, study facts); they never
+    import the ETL, so no page can re-derive a clinical result or re-type a rule's number."""
+    import ast
+    from pathlib import Path
+
+    offenders = []
+    for f in sorted((Path(__file__).resolve().parent.parent / "pages").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{f.name}: {n}" for n in names if n == "etl" or n.startswith("etl.")]
+    assert offenders == []

@@ -282,3 +282,22 @@ def test_overview_counts_saes_and_aesis_since_the_previous_data_cut(app, tmp_pat
     assert metric(at, "Serious AEs since the previous data cut") == "1"
     assert metric(at, "AESIs since the previous data cut") == "1"
     assert "site 01: 2024-03-31" in texts(at)
+
+
+def test_enrolled_counts_enrolled_subjects_not_dosed_ones_R_ENROL(tmp_path, files, monkeypatch):
+    """R-ENROL: enrolled = ARMCD ANIFRO on its ENROLLED date, dosed or not. A fourth enrolled
+    subject 02-002 who never had an infusion (FASFL N) makes Enrolled 4 / 10 on the Overview and
+    the Enrollment page, while the primary endpoint's FAS stays 3 (enrolled with an infusion)."""
+    wh = build_warehouse(tmp_path / "trial.duckdb")
+    write_run_log(wh)
+    con = duckdb.connect(str(wh))
+    con.execute("""INSERT INTO adam.adsl (USUBJID, SITEID, SUBJID, AGE, SEX, ARMCD, SCRNFL, SCRFFL,
+                   ENRLFL, ENRLDT, RFICDT, FASFL, EOSSTT, DATACUT, SUBJSTAT) VALUES
+                   ('jRCTs031230358-02-002', '02', '002', 45, 'F', 'ANIFRO', 'Y', 'N', 'Y',
+                    '2024-08-20', '2024-08-15', 'N', 'ONGOING', '2024-08-31', 'ENROLLED, NOT DOSED')""")
+    con.close()
+    open_page = page_opener(wh, files[1], tmp_path / "access.log", monkeypatch)
+    at = open_page("home")
+    assert metric(at, "Enrolled") == "4 / 10"
+    assert "FAS 3" in texts(at)
+    assert metric(open_page("enrollment"), "Enrolled") == "4 / 10"

@@ -191,3 +191,32 @@ def test_reader_in_another_process_works_throughout_a_load(warehouse_copy, site0
     first_new = reads.index(new_line)
     assert first_new > 0 and all(x == old_line for x in reads[:first_new])
     assert all(x == new_line for x in reads[first_new:])
+
+
+def test_load_swaps_in_a_new_file_and_an_open_reader_keeps_the_old_rows(warehouse_copy, site02_export):
+    """The swap is an atomic rename of a complete new file (etl.load: build beside, os.replace),
+    never a write into the file readers hold: the warehouse path gets a new inode, and a
+    read-only connection opened before the load still reads the previous rows after it (STACK-
+    NOTES: the open connection keeps the old file), while a new connection reads the new rows."""
+    import os
+
+    import duckdb
+
+    wh = warehouse_copy
+    inode_before = os.stat(wh).st_ino
+    reader = duckdb.connect(str(wh), read_only=True)
+    try:
+        sites = "SELECT string_agg(SITEID, ',' ORDER BY SITEID) FROM sdtm.exports"
+        assert reader.execute(sites).fetchone() == ("01",)
+        result = load_exports([site02_export], wh)
+        assert result.outcome == "loaded", (result.error, [str(p) for p in result.problems])
+        assert os.stat(wh).st_ino != inode_before
+        assert reader.execute(sites).fetchone() == ("01",)           # the old file, still whole
+        assert reader.execute("SELECT count(*) FROM adam.adsl").fetchone()[0] > 0
+    finally:
+        reader.close()
+    fresh = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert fresh.execute(sites).fetchone() == ("01,02",)
+    finally:
+        fresh.close()

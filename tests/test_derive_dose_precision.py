@@ -6,22 +6,32 @@ fail DORIS's "<= 5 mg/day" for the very dose the rule calls equal to 5 mg. Hand-
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from etl.derive.lldas import crit4, doris_flag
 from etl.derive.protocol import psl_above_target_week12
-from etl.derive.psl import row_daily_dose
+from etl.derive.psl import psl_rows
+from tests.derive_fixtures import sdtm, subjects, usubjid
+
+
+def betamethasone_0_75_mg() -> float:
+    """The PSL-equivalent daily dose psl_rows (what the ETL runs) gives 0.75 mg betamethasone QD."""
+    cm = sdtm("cm", [{"USUBJID": usubjid("001"), "CMTRT": "b", "CMDECOD": "BETAMETHASONE", "CMDOSE": 0.75,
+                      "CMSTDTC": "2024-01-01", "CMENDTC": "2024-01-01"}])
+    return psl_rows(cm, subjects([("001", None, dt.date(2024, 1, 31))]))["PSLEQ"].item()
 
 
 def test_r_psl_betamethasone_0_75_mg_is_5_0025_mg_prednisolone_equivalent():
     # 0.75 mg once a day x 6.67 = 5.0025 mg/day
-    assert abs(row_daily_dose(0.75, "QD", "BETAMETHASONE") - 5.0025) < 1e-12
+    assert abs(betamethasone_0_75_mg() - 5.0025) < 1e-12
 
 
 def test_r_doris_betamethasone_0_75_mg_meets_the_5_mg_limit():
     # clinical SLEDAI 0, PGA 0.2 < 0.5, dose 5.0025 -> 5.00 at 0.01 mg <= 5: remission 'Y'
     df = pl.DataFrame({"CLINSLED": [0, 0], "PGA": [0.2, 0.2],
-                       "PSLDOSE": [row_daily_dose(0.75, "QD", "BETAMETHASONE"), 5.02]})
+                       "PSLDOSE": [betamethasone_0_75_mg(), 5.02]})
     assert df.select(doris_flag())["literal"].to_list() == ["Y", "N"]
 
 

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from etl.derive.endpoints import (build_adchg, build_adcmis, build_adeff, build_adpslwk, due_day,
-                                  due_expr, response, visit_dates, week_date)
+                                  due_expr, visit_dates)
 from etl.derive.enrol import observation_end_expr
 from etl.derive.psl import psl_daily
 from tests.derive_fixtures import sdtm, subjects, usubjid
@@ -35,24 +35,6 @@ def test_due_week_W_when_day_7W_plus_8_reached_or_subject_left_R_ENDPOINT(week, 
     """The DUEFL expression the ETL runs (build_adeff's fas_weeks), one condition deciding each row."""
     f = pl.DataFrame({"CUTDY": [cutdy], "EOSSTT": [eosstt]}, schema={"CUTDY": pl.Int32, "EOSSTT": pl.String})
     assert f.select(due_expr(week)).item() == due
-
-
-def test_week_date_is_visit_date_else_nominal_R_ENDPOINT():
-    assert week_date(D(2024, 4, 5), RF, 12) == D(2024, 4, 5)
-    # nominal day 85 = RF + 84 days: Jan 10 + 21 -> Jan 31, + 29 -> Feb 29, + 31 -> Mar 31, + 3 -> Apr 3
-    assert week_date(None, RF, 12) == D(2024, 4, 3)
-
-
-@pytest.mark.parametrize("args, expected", [
-    ((False, False, None, False), (None, "not yet due")),
-    ((True, True, "Y", False), ("Y", "responder")),
-    ((True, True, "N", False), ("N", "LLDAS N")),
-    ((True, True, None, False), ("N", "LLDAS missing")),
-    ((True, False, None, False), ("N", "visit not done")),
-    ((True, False, None, True), ("N", "discontinued before week 12")),
-])
-def test_response_non_responders_when_due_R_ENDPOINT(args, expected):
-    assert response(*args, label="LLDAS", week=12) == expected
 
 
 def adsl_frame(rows):
@@ -212,3 +194,23 @@ def test_visit_dates_take_earliest_record_of_any_domain_R_ENDPOINT():
     qs = pl.DataFrame({"USUBJID": ["a"], "VISIT": ["WEEK 12"], "QSDT": [D(2024, 4, 5)]})
     lb = pl.DataFrame({"USUBJID": ["a"], "VISIT": ["WEEK 12"], "LBDT": [D(2024, 4, 4)]})
     assert visit_dates((qs, "QSDT"), (lb, "LBDT")).rows() == [("a", "WEEK 12", D(2024, 4, 4))]
+
+
+def test_discontinuation_on_the_nominal_day_and_after_an_early_visit_R_ENDPOINT():
+    """R-ENDPOINT "discontinued before it": before the week-12 nominal date, day 85 = 2024-04-03.
+    007 left ON day 85 without the visit: not 'before' -> the reason is 'visit not done'.
+    008 did the WEEK 12 visit early on day 80 (2024-03-29, within 78..92) with LLDAS Y, then left
+    on day 82 (2024-03-31), before the nominal day: the visit was done, so it counts -> responder."""
+    adsl = adsl_frame([("007", D(2024, 4, 18), "DISCONTINUED", D(2024, 4, 3), 100),
+                       ("008", D(2024, 4, 18), "DISCONTINUED", D(2024, 3, 31), 100)])
+    vdates = pl.DataFrame({"USUBJID": [U("008")], "VISIT": ["WEEK 12"], "VDT": [D(2024, 3, 29)]})
+    adl = adlldas_frame([("008", "WEEK 12", D(2024, 3, 29), 2, ["Y", "Y", "Y", "Y", "Y", "Y", "N"])])
+    e = build_adeff(adsl, vdates, adl, pl.DataFrame(schema={"USUBJID": pl.String, "AVISITN": pl.Int32,
+                                                             "DISCFL": pl.String}))
+    wk12 = e.filter((pl.col("PARAMCD") == "LLDAS") & (pl.col("AVISITN") == 12))
+    assert wk12.select("USUBJID", "DUEFL", "RESPFL", "REASON").rows() == [
+        (U("007"), "Y", "N", "visit not done"),
+        (U("008"), "Y", "Y", "responder"),
+    ]
+    wk24 = e.filter((pl.col("PARAMCD") == "LLDAS") & (pl.col("AVISITN") == 24))
+    assert wk24["REASON"].to_list() == ["discontinued before week 24"] * 2

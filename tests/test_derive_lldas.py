@@ -144,3 +144,17 @@ def test_lldas_c1_and_c4_expressions_three_valued_R_LLDAS():
     d = pl.DataFrame({"PSLDOSE": [7.5, 7.51, 0.0, None]})
     # 7.5 <= 7.5 -> Y; 7.51 -> N; 0 -> Y; unknown dose -> missing
     assert d.select(crit4()).to_series().to_list() == ["Y", "N", "Y", None]
+
+
+def test_lldas_no_when_only_c5_fails_istol_n_R_LLDAS():
+    """The primary endpoint needs all five criteria. Through build_adlldas (what the ETL runs):
+    WEEK 4 meets C1 (RASH 2 <= 4, no C1 group, HEMOLYT/GIACT N), C2 (RASH present at WEEK 0,
+    nothing new, NEWACT N), C3 (PGA 0.5), C4 (PSL 5 mg <= 7.5) -- and ISTOL = N (an
+    immunosuppressant not at a tolerated maintenance dose): C5 N, so LLDAS N, not Y."""
+    a = adlldas(assessment("001", "WEEK 0", "2024-01-10", ["RASH"], 0.5)
+                + assessment("001", "WEEK 4", "2024-02-07", ["RASH"], 0.5, istol="N"))
+    assert a.filter(pl.col("AVISIT") == "WEEK 4").select(
+        "CRIT1FL", "CRIT2FL", "CRIT3FL", "CRIT4FL", "CRIT5FL", "LLDASFL").row(0) == (
+        "Y", "Y", "Y", "Y", "N", "N")
+    f = pl.DataFrame({c: ["Y"] for c in ("CRIT1FL", "CRIT2FL", "CRIT3FL", "CRIT4FL")} | {"CRIT5FL": ["N"]})
+    assert f.select(lldas_flag()).item() == "N"

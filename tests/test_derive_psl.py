@@ -6,7 +6,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from etl.derive.psl import psl_daily, psl_dose_at, psl_factor, psl_initiation, psl_rows, row_daily_dose
+from etl.derive.psl import psl_daily, psl_dose_at, psl_initiation, psl_rows
 from tests.derive_fixtures import sdtm, subjects, usubjid
 
 D = dt.date
@@ -28,15 +28,12 @@ def gc(decod, dose, start, end=None, frq="QD", route="ORAL", cat="GLUCOCORTICOID
     ("BETAMETHASONE", 0.5, "QID", 13.34),      # 0.5 x 4 x 6.67
 ])
 def test_dose_equivalence_per_drug_R_PSL(decod, dose, frq, expected):
-    assert row_daily_dose(dose, frq, decod) == pytest.approx(expected)
     rows = psl_rows(sdtm("cm", [gc(decod, dose, "2024-01-01", "2024-01-01", frq=frq)]),
                     subjects([("001", None, D(2024, 1, 31))]))
     assert rows["PSLEQ"].to_list() == [pytest.approx(expected)]
 
 
 def test_unknown_glucocorticoid_is_refused_R_PSL():
-    with pytest.raises(KeyError):
-        psl_factor("FLUDROCORTISONE")
     with pytest.raises(ValueError, match="FLUDROCORTISONE"):
         psl_rows(sdtm("cm", [gc("FLUDROCORTISONE", 0.1, "2024-01-01")]), subjects([("001", None, D(2024, 1, 31))]))
 
@@ -156,3 +153,14 @@ def test_pulse_day_oral_dose_stays_in_the_cumulative_dose_without_pulses_R_PSL()
         (D(2024, 1, 3), 655.0, "Y", 1340.0, 90.0),
         (D(2024, 1, 4), 30.0, "N", 1370.0, 120.0),
     ]
+
+
+@pytest.mark.parametrize("mp_mg, psleq, pulse", [
+    (200, 250.0, "Y"),      # 200 x 1.25 = 250: exactly the threshold (>= 250) -> pulse
+    (250, 312.5, "Y"),      # 250 x 1.25 = 312.5 >= 250 -> pulse (and < 500: a 500 threshold would miss it)
+    (199, 248.75, "N"),     # 199 x 1.25 = 248.75 < 250 -> not a pulse
+])
+def test_pulse_threshold_is_250_mg_psl_equivalent_iv_inclusive_R_PSL(mp_mg, psleq, pulse):
+    cm = sdtm("cm", [gc("METHYLPREDNISOLONE", mp_mg, "2024-01-01", "2024-01-01", route="INTRAVENOUS")])
+    daily = psl_daily(cm, subjects([("001", None, D(2024, 1, 1))]))
+    assert daily.select("PSLDOSE", "PULSEFL").row(0) == (psleq, pulse)

@@ -3,24 +3,42 @@ from __future__ import annotations
 
 import datetime as dt
 
-from etl.derive.sledai import clinical_sledai, organ_group, pga_scores, sledai_scores, sledai_total
+import pytest
+
+from etl.contract import SLEDAI_ITEMS
+from etl.derive.sledai import pga_scores, sledai_scores
 from tests.derive_fixtures import pga_row, sdtm, sledai_rows
 
 
+def scores(*present_lists: list[str]):
+    """sledai_scores (what the ETL runs) of one assessment per list, a week apart."""
+    rows = []
+    for i, present in enumerate(present_lists):
+        rows += sledai_rows("001", "WEEK 0", f"2024-01-{10 + 7 * i:02d}", present)
+    return sledai_scores(sdtm("qs", rows))
+
+
 def test_sledai_total_sums_weights_of_present_descriptors_R_SLEDAI():
-    # SEIZURE 8 + ARTHRIT 4 + RASH 2 + FEVER 1 = 15
-    assert sledai_total(["SEIZURE", "ARTHRIT", "RASH", "FEVER"]) == 15
-    assert sledai_total([]) == 0
+    # SEIZURE 8 + ARTHRIT 4 + RASH 2 + FEVER 1 = 15; none = 0;
     # every descriptor: 7 CNS x 8 + VASCUL 8 + 6 x 4 + 7 x 2 + 3 x 1 = 56 + 8 + 24 + 14 + 3 = 105
-    from etl.contract import SLEDAI_ITEMS
-    assert sledai_total(list(SLEDAI_ITEMS)) == 105
+    s = scores(["SEIZURE", "ARTHRIT", "RASH", "FEVER"], [], list(SLEDAI_ITEMS))
+    assert s["SLEDAI"].to_list() == [15, 0, 105]
 
 
-def test_organ_groups_used_by_lldas_R_SLEDAI():
-    assert organ_group("CRANNERV") == "CNS"
-    assert organ_group("PYURIA") == "renal"
-    assert organ_group("PERICARD") == "cardiorespiratory"
-    assert organ_group("LOWCOMP") == "immunological"
+@pytest.mark.parametrize("item, c1_group", [
+    ("CRANNERV", "Y"),   # CNS
+    ("VASCUL", "Y"),     # vasculitis
+    ("PYURIA", "Y"),     # renal
+    ("PERICARD", "Y"),   # cardiorespiratory
+    ("FEVER", "Y"),      # constitutional (fever)
+    ("LOWCOMP", "N"),    # immunological: not a C1 group
+    ("ARTHRIT", "N"),    # musculoskeletal
+    ("RASH", "N"),       # mucocutaneous
+    ("THROMBO", "N"),    # hematological
+])
+def test_organ_groups_used_by_lldas_c1_R_SLEDAI(item, c1_group):
+    """C1GRPFL: a descriptor of the CNS, renal, cardiorespiratory, vasculitis or fever group."""
+    assert scores([item])["C1GRPFL"].to_list() == [c1_group]
 
 
 def test_sledai_scores_from_items_as_delivered_R_SLEDAI():
@@ -41,9 +59,9 @@ def test_sledai_recomputed_from_items_not_the_delivered_total_R_SLEDAI():
 
 
 def test_clinical_sledai_leaves_out_serology_R_DORIS():
-    # LOWCOMP 2 + INCDNA 2 are serological -> clinical 0; + ALOPECIA 2 -> 2
-    assert clinical_sledai(["LOWCOMP", "INCDNA"]) == 0
-    assert clinical_sledai(["LOWCOMP", "INCDNA", "ALOPECIA"]) == 2
+    # LOWCOMP 2 + INCDNA 2 are serological -> total 4, clinical 0; + ALOPECIA 2 -> total 6, clinical 2
+    s = scores(["LOWCOMP", "INCDNA"], ["LOWCOMP", "INCDNA", "ALOPECIA"])
+    assert s.select("SLEDAI", "CLINSLED").rows() == [(4, 0), (6, 2)]
 
 
 def test_pga_read_on_its_scale_R_PGA():

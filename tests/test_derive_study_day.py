@@ -6,8 +6,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from etl.derive.study_day import (date_of_study_day, nominal_day, oowfl_expr, out_of_window,
-                                  study_day, study_day_expr, visit_window, week_expr)
+from etl.derive.study_day import nominal_day, oowfl_expr, study_day_expr, visit_window, week_expr
 
 D = dt.date
 RF = D(2024, 1, 10)
@@ -21,7 +20,8 @@ RF = D(2024, 1, 10)
     (D(2024, 4, 3), 85),     # Jan 10 -> Apr 3 = 21 + 29 + 31 + 3 = 84 days -> 84 + 1 = 85
 ])
 def test_study_day_has_no_day_zero_R_DAY(d, expected):
-    assert study_day(d, RF) == expected
+    f = pl.DataFrame({"D": [d], "RF": [RF]})
+    assert f.select(study_day_expr("D", "RF")).item() == expected
 
 
 def test_study_day_expression_matches_rule_R_DAY():
@@ -29,13 +29,6 @@ def test_study_day_expression_matches_rule_R_DAY():
                       "RF": [RF] * 4})
     # Jan 9 -> -1; Jan 10 -> 1; Feb 7 = 28 days later -> 29; null date -> null
     assert f.select(study_day_expr("D", "RF")).to_series().to_list() == [-1, 1, 29, None]
-
-
-def test_date_of_study_day_inverts_study_day_R_DAY():
-    assert date_of_study_day(85, RF) == D(2024, 4, 3)
-    assert date_of_study_day(-1, RF) == D(2024, 1, 9)
-    with pytest.raises(ValueError):
-        date_of_study_day(0, RF)
 
 
 def test_nominal_day_of_week_R_DAY():
@@ -58,7 +51,6 @@ def test_visit_windows_R_DAY():
     ("WEEK 4", None, None),
 ])
 def test_out_of_window_flag_R_DAY(visit, ady, flag):
-    assert out_of_window(visit, ady) == flag
     f = pl.DataFrame({"V": [visit], "DY": [ady]}, schema={"V": pl.String, "DY": pl.Int32})
     assert f.select(oowfl_expr("V", "DY")).item() == flag
 

@@ -97,6 +97,10 @@ ONE_CELL_CASES = {
         "ae.csv:2: AESTDTC=2023-09-01: before registration 2023-09-22 (only history-ok columns may be earlier)"]),
     "no_date_after_the_data_cut": ("ae.csv", 2, {"AEENDTC": "2024-03-05"}, [
         "ae.csv:2: AEENDTC=2024-03-05: after the data cut 2024-03-01 (from export.json)"]),
+    # the boundary: the day after the cut (2024-03-02) is refused, the cut day itself accepted
+    "date_one_day_after_the_data_cut": ("ae.csv", 2, {"AEENDTC": "2024-03-02"}, [
+        "ae.csv:2: AEENDTC=2024-03-02: after the data cut 2024-03-01 (from export.json)"]),
+    "date_on_the_data_cut_accepted": ("ae.csv", 2, {"AEENDTC": "2024-03-01"}, []),
     "rfstdtc_is_the_first_infusion": ("dm.csv", 2, {"RFSTDTC": "2024-01-16"}, [
         "dm.csv:2: RFSTDTC=2024-01-16: RFSTDTC must be the date of the subject's first ex.csv "
         "infusion (2024-01-15)"]),
@@ -147,6 +151,11 @@ ONE_CELL_CASES = {
         "cm.csv:2: CMDECOD=DEFLAZACORT: unknown glucocorticoid: no prednisolone-equivalent factor "
         "in clinical-rules.md R-PSL"]),
     "history_ok_partial_date_for_non_glucocorticoid": ("cm.csv", 4, {"CMSTDTC": "2019"}, []),
+    # the contract allows partial and pre-registration dates only for CMSTDTC of non-glucocorticoids
+    "cmendtc_partial_refused_even_for_non_glucocorticoid": ("cm.csv", 4, {"CMENDTC": "2024-02"}, [
+        "cm.csv:4: CMENDTC=2024-02: partial date not allowed in this column (full ISO 8601 date required)"]),
+    "cmendtc_before_registration_refused_even_for_non_glucocorticoid": ("cm.csv", 4, {"CMENDTC": "2023-06-30"}, [
+        "cm.csv:4: CMENDTC=2023-06-30: before registration 2023-09-22 (only history-ok columns may be earlier)"]),
     "weight_range": ("vs.csv", 2, {"VSSTRESN": "24.9"}, [
         "vs.csv:2: VSSTRESN=24.9: WEIGHT must be between 25 and 250 kg"]),
     "vital_sign_unit": ("vs.csv", 2, {"VSSTRESU": "lb"}, ["vs.csv:2: VSSTRESU=lb: VSSTRESU must be kg for WEIGHT"]),
@@ -215,6 +224,19 @@ def test_unknown_column_refused_by_name_possible_personal_data(valid_site01, tmp
     edit_csv(folder / "dm.csv", add_name)
     assert run(tmp_path, folder) == [
         "dm.csv: column PATIENT_NAME is not in the export contract (possible personal data)"]
+
+
+def test_column_of_another_domain_refused(valid_site01, tmp_path):
+    """AETERM is a contract column, but of ae.csv: in dm.csv it is refused like any unknown one."""
+    folder = copy(valid_site01, tmp_path)
+
+    def add_aeterm(header, rows):
+        header.append("AETERM")
+        for r in rows:
+            r.append("Headache")
+    edit_csv(folder / "dm.csv", add_aeterm)
+    assert run(tmp_path, folder) == [
+        "dm.csv: column AETERM is not in the export contract (possible personal data)"]
 
 
 def test_missing_contract_column_refused(valid_site01, tmp_path):

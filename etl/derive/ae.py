@@ -6,10 +6,9 @@ queries' job; ADAE carries TRTEMFL and an integer AETOXGR so the worst grade is 
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 
+from etl.dates import date_expr, earliest_day
 from etl.derive.study_day import study_day_expr
 
 RELATED_TERMS = ("POSSIBLY RELATED", "RELATED")
@@ -17,37 +16,20 @@ SOC_NEOPLASMS = "Neoplasms benign, malignant and unspecified (incl cysts and pol
 SOC_INFECTIONS = "Infections and infestations"
 
 
-def impute_onset(aestdtc: str, trtsdt: dt.date | None) -> tuple[dt.date, str | None]:
-    """R-AE onset imputation for a (possibly partial) AESTDTC -> (ASTDT, ASTDTF).
-
-    Missing day: the 1st of the month, or the first-infusion date when it falls in that month
-    (flag 'D'). Missing month: 1 January, or the first-infusion date when it falls in that year
-    (flag 'M'). Full dates are kept (flag None).
-    """
-    s = aestdtc.strip()
-    if len(s) >= 10:
-        return dt.date.fromisoformat(s[:10]), None
-    if len(s) == 7:
-        y, m = int(s[:4]), int(s[5:7])
-        if trtsdt is not None and (trtsdt.year, trtsdt.month) == (y, m):
-            return trtsdt, "D"
-        return dt.date(y, m, 1), "D"
-    y = int(s[:4])
-    if trtsdt is not None and trtsdt.year == y:
-        return trtsdt, "M"
-    return dt.date(y, 1, 1), "M"
-
-
 def astdt_expr(aestdtc: str = "AESTDTC", trtsdt: str = "TRTSDT") -> pl.Expr:
-    """R-AE: :func:`impute_onset`'s date as a Polars expression."""
+    """R-AE onset imputation: ASTDT from a (possibly partial) AESTDTC.
+
+    Full date: kept. Missing day (YYYY-MM): the 1st of the month, or the first-infusion date
+    (TRTSDT) when it falls in that month. Missing month (YYYY): 1 January, or the first-infusion
+    date when it falls in that year. Without a first infusion: the 1st of the period."""
     s = pl.col(aestdtc).str.strip_chars()
     n = s.str.len_chars()
     t = pl.col(trtsdt)
-    month_first = pl.concat_str([s.str.slice(0, 7), pl.lit("-01")]).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
-    year_first = pl.concat_str([s.str.slice(0, 4), pl.lit("-01-01")]).str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    month_first = earliest_day(s.str.slice(0, 7))     # YYYY-MM -> the 1st of the month
+    year_first = earliest_day(s.str.slice(0, 4))      # YYYY -> 1 January
     same_month = (t.dt.year() == month_first.dt.year()) & (t.dt.month() == month_first.dt.month())
     same_year = t.dt.year() == year_first.dt.year()
-    return (pl.when(n >= 10).then(s.str.slice(0, 10).str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    return (pl.when(n >= 10).then(date_expr(s))
             .when((n == 7) & same_month.fill_null(False)).then(t)
             .when(n == 7).then(month_first)
             .when((n == 4) & same_year.fill_null(False)).then(t)
@@ -73,33 +55,12 @@ def relfl_expr(aerel: str = "AEREL") -> pl.Expr:
     return pl.when(pl.col(aerel).is_in(RELATED_TERMS)).then(pl.lit("Y")).otherwise(pl.lit("N"))
 
 
-def aesi_categories(aedecod: str, aebodsys: str, aeser: str) -> list[str]:
-    """R-AE: the AESI categories of one event (anifrolumab: label warnings + pooled MUSE/TULIP).
-
+def aesicat_expr() -> pl.Expr:
+    """R-AE: AESICAT, the '; '-joined AESI categories of an event (null when none), in this order:
     HERPES ZOSTER (PT contains 'herpes zoster'), INFUSION-RELATED REACTION, HYPERSENSITIVITY
     ('Hypersensitivity', 'Anaphylactic reaction'), TUBERCULOSIS (PT contains 'tuberculosis'),
-    MALIGNANCY (SOC Neoplasms ...), SERIOUS INFECTION (SOC Infections and infestations, AESER=Y).
-    Matching is case-insensitive.
-    """
-    pt, soc = (aedecod or "").lower(), (aebodsys or "").lower()
-    cats = []
-    if "herpes zoster" in pt:
-        cats.append("HERPES ZOSTER")
-    if pt == "infusion related reaction":
-        cats.append("INFUSION-RELATED REACTION")
-    if pt in ("hypersensitivity", "anaphylactic reaction"):
-        cats.append("HYPERSENSITIVITY")
-    if "tuberculosis" in pt:
-        cats.append("TUBERCULOSIS")
-    if soc == SOC_NEOPLASMS.lower():
-        cats.append("MALIGNANCY")
-    if soc == SOC_INFECTIONS.lower() and aeser == "Y":
-        cats.append("SERIOUS INFECTION")
-    return cats
-
-
-def aesicat_expr() -> pl.Expr:
-    """R-AE: AESICAT, the '; '-joined categories of :func:`aesi_categories` (null when none)."""
+    MALIGNANCY (SOC Neoplasms ...), SERIOUS INFECTION (SOC Infections and infestations, AESER Y).
+    Matching is case-insensitive (anifrolumab label warnings, pooled MUSE/TULIP)."""
     pt = pl.col("AEDECOD").str.to_lowercase()
     soc = pl.col("AEBODSYS").str.to_lowercase()
     parts = [

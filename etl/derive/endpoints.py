@@ -13,14 +13,13 @@
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 
+from etl.contract import ENDPOINT_WEEKS
 from etl.derive.psl import psl_dose_at
 from etl.derive.study_day import nominal_day, study_day_expr
 
-WEEKS = (12, 24)
+WEEKS = ENDPOINT_WEEKS
 VISIT_OF_WEEK = {w: f"WEEK {w}" for w in (0, 4, 8, 12, 16, 20, 24)}
 CHG_PARAMS = {"SLEDAI": "SLEDAI-2K total score", "C3": "Complement C3 (mg/dL)",
               "C4": "Complement C4 (mg/dL)", "CH50": "Total complement CH50 (U/mL)",
@@ -49,33 +48,13 @@ def due_expr(week: int, cutdy: str = "CUTDY", eosstt: str = "EOSSTT") -> pl.Expr
     return pl.when(due).then(pl.lit("Y")).otherwise(pl.lit("N"))
 
 
-def week_date(visit_date: dt.date | None, trtsdt: dt.date, week: int) -> dt.date:
-    """R-ENDPOINT: the week-W date: the visit date if done, else the date of nominal day 7W+1."""
-    return visit_date if visit_date is not None else trtsdt + dt.timedelta(days=7 * week)
-
-
-def response(due: bool, visit_done: bool, value: str | None, discontinued_before: bool,
-             label: str, week: int, needs_visit: bool = True) -> tuple[str | None, str]:
-    """R-ENDPOINT: (RESPFL, REASON) for one subject, endpoint and week.
-
-    Not due -> (None, 'not yet due'). Due: 'Y' value -> ('Y', 'responder'); otherwise 'N' with the
-    reason (discontinued before week W / visit not done / '<label> N' / '<label> missing').
-    """
-    if not due:
-        return None, "not yet due"
-    if discontinued_before and not visit_done:
-        return "N", f"discontinued before week {week}"
-    if needs_visit and not visit_done:
-        return "N", "visit not done"
-    if value == "Y":
-        return "Y", "responder"
-    if value == "N":
-        return "N", f"{label} N"
-    return "N", f"{label} missing"
-
-
 def response_exprs(week: int, label: str, needs_visit: bool) -> tuple[pl.Expr, pl.Expr]:
-    """R-ENDPOINT: :func:`response` as (RESPFL, REASON) expressions over DUEFL, VDONE, VALUE, DISCBEF."""
+    """R-ENDPOINT: (RESPFL, REASON) expressions over DUEFL, VDONE (visit done), VALUE (the
+    endpoint's flag at the visit) and DISCBEF (discontinued before the week-W nominal date).
+
+    Not due -> (null, 'not yet due'). Due: discontinued before week W without the visit -> 'N',
+    'discontinued before week W'; visit not done (when ``needs_visit``) -> 'N', 'visit not done';
+    VALUE 'Y' -> 'Y', 'responder'; else 'N', '<label> N' or '<label> missing'."""
     due = pl.col("DUEFL") == "Y"
     disc = pl.col("DISCBEF") & ~pl.col("VDONE")
     novisit = ~pl.col("VDONE") if needs_visit else pl.lit(False)

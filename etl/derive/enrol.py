@@ -4,7 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 from etl.contract import CRITERIA
-from etl.derive.protocol import CEILING_MG_PER_KG
+from etl.contract import CEILING_MG_PER_KG
 from etl.derive.study_day import nominal_day, study_day_expr
 
 EVENT = "DISPOSITION EVENT"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.contract import VISITS
+from etl.contract import PROTOCOL_DOSE_MG, VISITS
 from etl.derive.study_day import oowfl_expr, study_day_expr, week_expr
 
-PROTOCOL_DOSE = 300.0
+PROTOCOL_DOSE = PROTOCOL_DOSE_MG
 # Planned infusion visits (WEEK 0-20): VISIT -> (week, nominal day, last day of window).
 # WEEK 24's infusion is optional (continuation), so it is never "missed".
 PLANNED = {v: (s[1], s[2], s[2] + s[3]) for v, s in VISITS.items() if s[4]}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.contract import LLDAS_INVESTIGATOR_ITEMS
+from etl.contract import DORIS_PSL_MAX_MG, LLDAS_INVESTIGATOR_ITEMS, PSL_TARGET_MG
 from etl.derive.psl import psl_dose_at
 from etl.derive.sledai import pga_scores, sledai_scores
 from etl.derive.study_day import oowfl_expr, study_day_expr, week_expr
@@ -16,9 +16,9 @@ from etl.derive.study_day import oowfl_expr, study_day_expr, week_expr
 LLDAS_CAT = "LLDAS INVESTIGATOR"
 SLEDAI_MAX = 4
 PGA_MAX = 1.0
-PSL_MAX = 7.5
+PSL_MAX = PSL_TARGET_MG
 DORIS_PGA_BELOW = 0.5
-DORIS_PSL_MAX = 5.0
+DORIS_PSL_MAX = DORIS_PSL_MAX_MG
 # Doses are compared with thresholds at 0.01 mg: R-PSL states 0.75 mg betamethasone equals
 # prednisolone 5 mg, while 0.75 x 6.67 = 5.0025; and float sums of regimens are not exact.
 DOSE_DECIMALS = 2

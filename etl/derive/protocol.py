@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import polars as pl
+
+from etl.contract import (AGE_RANGE, CEILING_DAYS, CEILING_MG_PER_KG, MAX_DAYS_PSL_TO_INFUSION,
+                          PRIMARY_WEEK, PSL_TARGET_MG)
 from etl.derive.lldas import dose_at_most
 
-
-MAX_DAYS_PSL_TO_INFUSION = 14
-CEILING_MG_PER_KG = 0.6
-CEILING_DAYS = 14
-WK12_TARGET = 7.5
-AGE_MIN, AGE_MAX = 18, 79
+AGE_MIN, AGE_MAX = AGE_RANGE
 FLAG_COLUMNS = ["USUBJID", "SITEID", "FLAGCD", "ADT", "DETAIL"]
 
 
@@ -46,7 +44,7 @@ def psl_above_ceiling(adsl: pl.DataFrame, daily: pl.DataFrame) -> pl.DataFrame:
 
 def psl_above_target_week12(adpslwk: pl.DataFrame) -> pl.DataFrame:
     """R-PROTOCOL: dose above 7.5 mg/day on the week-12 date (the PI may justify it)."""
-    return (adpslwk.filter((pl.col("AVISITN") == 12) & ~dose_at_most("PSLDOSE", WK12_TARGET))
+    return (adpslwk.filter((pl.col("AVISITN") == PRIMARY_WEEK) & ~dose_at_most("PSLDOSE", PSL_TARGET_MG))
             .with_columns(FLAGCD=pl.lit("PSL_ABOVE_7_5_WK12"), ADT=pl.col("WKDT"),
                           DETAIL=pl.format("{} mg/day on the week-12 date; target <= 7.5", pl.col("PSLDOSE")))
             .select(FLAG_COLUMNS))

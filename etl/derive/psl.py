@@ -21,31 +21,20 @@ from __future__ import annotations
 
 import polars as pl
 
-from etl.contract import DOSES_PER_DAY, PSL_FACTORS
+from etl.contract import DOSES_PER_DAY, PSL_FACTORS, PULSE_MG
 
 PSL_ROUTES = ("ORAL", "INTRAVENOUS")
-PULSE_THRESHOLD = 250.0   # mg PSL-eq per day, intravenous
+PULSE_THRESHOLD = PULSE_MG   # mg PSL-eq per day, intravenous (R-PSL)
 GC = "GLUCOCORTICOID"
-
-
-def psl_factor(cmdecod: str) -> float:
-    """R-PSL: mg prednisolone per mg of the drug (METHYLPREDNISOLONE 1.25, DEXAMETHASONE 6.67 ...).
-
-    Raises KeyError for a glucocorticoid without a factor: the rule refuses it until one is added.
-    """
-    return PSL_FACTORS[cmdecod.upper()]
-
-
-def row_daily_dose(cmdose: float, cmdosfrq: str, cmdecod: str) -> float:
-    """R-PSL: PSL-equivalent daily dose of one cm row = CMDOSE x n(CMDOSFRQ) x factor(CMDECOD)."""
-    return cmdose * DOSES_PER_DAY[cmdosfrq] * psl_factor(cmdecod)
 
 
 def psl_rows(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
     """R-PSL: the glucocorticoid rows that count, with their daily dose and dates.
 
     ``cm``: sdtm.cm (CMSTDT/CMENDT typed dates); ``subjects``: USUBJID, OBSENDT (end of
-    observation, R-DAY). Keeps ``CMCAT = GLUCOCORTICOID`` with route ORAL or INTRAVENOUS. Returns
+    observation, R-DAY). Keeps ``CMCAT = GLUCOCORTICOID`` with route ORAL or INTRAVENOUS; the
+    daily dose of a row is CMDOSE x n(CMDOSFRQ) x the drug's PSL-equivalent factor (a
+    glucocorticoid without a factor raises: the rule refuses it until one is added). Returns
     USUBJID, CMSEQ, CMDECOD, CMROUTE, MGDAY (mg of the drug per day), PSLEQ (mg PSL-eq per day),
     ASTDT, AENDT (CMENDT, or the end of observation when ongoing; never after it).
     """

@@ -19,26 +19,6 @@ SEROLOGY_ITEMS = ("LOWCOMP", "INCDNA")                # excluded from "clinical"
 LLDAS_C1_GROUPS = ("CNS", "renal", "cardiorespiratory", "vasculitis", "constitutional (fever)")
 
 
-def sledai_weight(item: str) -> int:
-    """R-SLEDAI: the weight a present descriptor scores (SEIZURE 8 ... LEUKOPEN 1)."""
-    return SLEDAI_ITEMS[item][1]
-
-
-def organ_group(item: str) -> str:
-    """R-SLEDAI: the organ group of a descriptor, as used by R-LLDAS C1."""
-    return SLEDAI_ITEMS[item][2]
-
-
-def sledai_total(present: list[str]) -> int:
-    """R-SLEDAI: total score = sum of the weights of the descriptors present (0-105)."""
-    return sum(sledai_weight(i) for i in set(present))
-
-
-def clinical_sledai(present: list[str]) -> int:
-    """R-DORIS: SLEDAI-2K without the serological items LOWCOMP and INCDNA."""
-    return sum(sledai_weight(i) for i in set(present) if i not in SEROLOGY_ITEMS)
-
-
 def sledai_scores(qs: pl.DataFrame) -> pl.DataFrame:
     """R-SLEDAI: one row per subject and SLEDAI-2K assessment (USUBJID, VISIT, VISITNUM, ADT).
 

@@ -6,8 +6,6 @@ this module only does arithmetic on it.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 
 from etl.contract import VISITS
@@ -15,16 +13,9 @@ from etl.contract import VISITS
 SCREENING_WINDOW = (-28, -1)
 
 
-def study_day(d: dt.date | None, rfstdt: dt.date | None) -> int | None:
-    """R-DAY: ``D - RFSTDTC + 1`` if D >= RFSTDTC, else ``D - RFSTDTC`` (no day 0). None if unknown."""
-    if d is None or rfstdt is None:
-        return None
-    diff = (d - rfstdt).days
-    return diff + 1 if diff >= 0 else diff
-
-
 def study_day_expr(date: pl.Expr | str, rfstdt: pl.Expr | str) -> pl.Expr:
-    """R-DAY: :func:`study_day` as a Polars expression (Int32; null when either date is null)."""
+    """R-DAY: study day of ``date``: ``D - RFSTDTC + 1`` if D >= RFSTDTC, else ``D - RFSTDTC`` (no
+    day 0). Int32; null when either date is null."""
     date = pl.col(date) if isinstance(date, str) else date
     rfstdt = pl.col(rfstdt) if isinstance(rfstdt, str) else rfstdt
     diff = (date - rfstdt).dt.total_days()
@@ -34,19 +25,6 @@ def study_day_expr(date: pl.Expr | str, rfstdt: pl.Expr | str) -> pl.Expr:
 def nominal_day(week: int) -> int:
     """R-DAY: week W's nominal study day is ``7*W + 1`` (week 12 -> 85, week 24 -> 169)."""
     return 7 * week + 1
-
-
-def date_of_study_day(day: int, rfstdt: dt.date) -> dt.date:
-    """R-DAY: the calendar date of a (non-zero) study day; inverse of :func:`study_day`."""
-    if day == 0:
-        raise ValueError("there is no study day 0 (R-DAY)")
-    return rfstdt + dt.timedelta(days=day - 1 if day > 0 else day)
-
-
-def visit_week(visit: str) -> int | None:
-    """R-DAY: the week of a scheduled visit (``'WEEK 12'`` -> 12); None for SCREENING/unknown."""
-    spec = VISITS.get(visit)
-    return None if spec is None else spec[1]
 
 
 def visit_window(visit: str) -> tuple[int, int] | None:
@@ -63,16 +41,9 @@ def visit_window(visit: str) -> tuple[int, int] | None:
     return nominal - window, nominal + window
 
 
-def out_of_window(visit: str, ady: int | None) -> str | None:
-    """R-DAY: OOWFL = 'Y' when the visit's study day lies outside its window, 'N' inside, None unknown."""
-    win = visit_window(visit)
-    if win is None or ady is None:
-        return None
-    return "N" if win[0] <= ady <= win[1] else "Y"
-
-
 def oowfl_expr(visit: pl.Expr | str, ady: pl.Expr | str) -> pl.Expr:
-    """R-DAY: :func:`out_of_window` as a Polars expression over a VISIT and a study-day column."""
+    """R-DAY: OOWFL over a VISIT and a study-day column: 'Y' outside the visit's window
+    (:func:`visit_window`), 'N' inside, null when the visit or the day is unknown."""
     visit = pl.col(visit) if isinstance(visit, str) else visit
     ady = pl.col(ady) if isinstance(ady, str) else ady
     lo = visit.replace_strict({v: visit_window(v)[0] for v in VISITS}, default=None,
