@@ -1,10 +1,8 @@
 """Data quality (home of the data team): validation and load runs from the run log (the live
 record, refused runs included), the latest refused run's problems, SLEDAI-2K consistency warnings
 (R-SLEDAI), protocol flags (R-PROTOCOL), the access log."""
-import polars as pl
 import streamlit as st
 
-import auth
 from pages.common import page_setup, table
 from warehouse import queries
 
@@ -44,6 +42,10 @@ if queries.warehouse_exists():
     table(queries.protocol_flags(sites), "protocol_flags")
 
 st.subheader("Access log")
-log = auth.read_access_log(limit=500)
-table(pl.DataFrame(log[::-1], schema={"at": pl.String, "event": pl.String, "user": pl.String,
-                                      "page": pl.String}, strict=False), "access_log")
+log, malformed = queries.access_log(limit=500)
+st.caption("The newest 500 entries, newest first. A user name that is no account's is shown "
+           "masked (it may be a password typed into the wrong field); the file keeps it whole.")
+if malformed:
+    st.warning(f"{malformed} malformed line{'s' if malformed != 1 else ''} of the access log "
+               f"{'were' if malformed != 1 else 'was'} skipped.")
+table(log, "access_log")

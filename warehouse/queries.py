@@ -315,6 +315,18 @@ def latest_refused_run() -> tuple[dict | None, pl.DataFrame]:
     return None, pl.DataFrame(schema={c: pl.String for c in cols})
 
 
+# ---- access log (auth's file, apart from the warehouse) -------------------------------------
+
+def access_log(limit: int = 500) -> tuple[pl.DataFrame, int]:
+    """The newest ``limit`` access-log entries, newest first (at, event, user, page, source;
+    names that are no account's masked), and how many malformed lines were skipped."""
+    import auth
+
+    rows, malformed = auth.access_log_for_display(limit)
+    schema = {c: pl.String for c in ("at", "event", "user", "page", "source")}
+    return pl.DataFrame(rows, schema=schema), malformed
+
+
 def new_safety_events(sites: Sites = None) -> dict:
     """Serious AEs and AESIs new since each site's previous data cut (ADAE's SAENEWFL, AESINWFL:
     new, or newly serious / newly an AESI); a site loaded once counts all its events.
