@@ -115,6 +115,7 @@ if problem:
     st.error(problem)
     st.stop()
 
+common.start_download_sweeper()
 role = st.session_state.get("role")
 if role not in auth.ROLES:
     st.navigation([st.Page(sign_in, title="Sign in", icon=":material/login:")]).run()

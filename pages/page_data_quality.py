@@ -1,9 +1,11 @@
 """Data quality (home of the data team): validation and load runs from the run log (the live
 record, refused runs included), the latest refused run's problems, SLEDAI-2K consistency warnings
 (R-SLEDAI), protocol flags (R-PROTOCOL), the access log."""
+from pathlib import Path
+
 import streamlit as st
 
-from pages.common import page_setup, table
+from pages.common import download, page_setup, table
 from warehouse import queries
 
 sites = page_setup("data_quality", need_warehouse=False)
@@ -28,11 +30,11 @@ else:
             + (f"\n... and {problems.height - 50} more (download the table)" if problems.height > 50 else ""),
             language=None)
     table(problems, "refused_run_problems")
-    try:
-        with open(run["_report"], "rb") as f:
-            st.download_button("Open the HTML validation report (download)", f.read(),
-                               file_name=f"report-{run.get('run_id')}.html", mime="text/html")
-    except OSError:
+    report = Path(run["_report"])
+    if report.is_file():
+        download("Open the HTML validation report (download)", report.read_bytes,
+                 f"report-{run.get('run_id')}.html", "text/html", "dl_report")
+    else:
         st.caption("The report file is not there.")
 
 if queries.warehouse_exists():

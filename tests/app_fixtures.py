@@ -190,6 +190,28 @@ def metric(at, label_start: str) -> str:
     return found[0]
 
 
+def record_downloads(monkeypatch) -> dict:
+    """{file name: what the app registered for it} for every st.download_button drawn from now
+    on: the callable of a deferred download (run it to get the bytes the browser would get), or
+    ``("static", bytes)`` for a download whose file was made at once (there should be none)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: dict = {}
+    real_deferred, real_add = MediaFileManager.add_deferred, MediaFileManager.add
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return real_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    def add(self, data, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = ("static", data)
+        return real_add(self, data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return made
+
+
 def page_opener(warehouse: Path, users: Path, access_log: Path, monkeypatch):
     """``open_page(page, role="pi")``: a fresh AppTest of app.py on ``warehouse``, signed in as
     ``role``, switched to ``page`` (a PAGE_FILES key, or "home"), with no exception raised."""
