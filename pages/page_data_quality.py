@@ -14,9 +14,10 @@ st.subheader("Validation and load runs")
 runs = queries.run_history()
 if runs.height:
     last = runs.row(0, named=True)
-    st.metric("Latest run", f"{last['outcome']}", help=f"{last['command']} at {last['started_at']}")
-    st.caption(f"Latest run {last['run_id']} by {last['user']} on {last['host']}, "
-               f"started {last['started_at']}: {last['outcome']} ({last['problems']} problems).")
+    st.metric("Latest run", f"{last['outcome']}", help="The outcome of the newest run in the run log.")
+    # Values from run.json files (user, host, ids) are shown as text, never as Markdown.
+    st.text(f"Latest run {last['run_id']} ({last['command']}) by {last['user']} on {last['host']}, "
+            f"started {last['started_at']}: {last['outcome']} ({last['problems']} problems).")
 table(runs, "run_history")
 
 run, problems = queries.latest_refused_run()
@@ -24,8 +25,8 @@ st.subheader("Problems of the latest refused run")
 if run is None:
     st.write("No refused run in the run log.")
 else:
-    st.caption(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
-               f"HTML report: {run['_report']}")
+    st.text(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
+            f"HTML report: {run['_report']}")
     st.code("\n".join(problems["message"].head(50).fill_null("").to_list())
             + (f"\n... and {problems.height - 50} more (download the table)" if problems.height > 50 else ""),
             language=None)
