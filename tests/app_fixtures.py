@@ -13,6 +13,8 @@ AEs: 01-001 seq 1 Herpes zoster grade 2 (AESI), seq 2 Nasopharyngitis grade 1;
      02-001 seq 1 Pneumonia grade 3 serious (AESI serious infection). All TEAE, SOC Infections:
      incidence by SOC = 2 subjects, 01-001 at worst grade 2, 02-001 at grade 3.
 Verbatim terms are hostile on purpose: '<script>...', a Markdown link, a SQL injection.
+Protocol flags: 01-001 INFUSION_MISSED; 02-001 PSL_ABOVE_7_5_WK12 (10 mg/day at week 12: the C4
+result, an efficacy flag that only the PI may see).
 """
 from __future__ import annotations
 
@@ -115,7 +117,8 @@ INSERTS = """
     INSERT INTO adam.adlb (USUBJID, SITEID, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU) VALUES
       ($u1, '01', 'C3', 'Complement C3', 'WEEK 0', '2024-01-12', 1, 55, 'mg/dL');
     INSERT INTO adam.protocol_flags (USUBJID, SITEID, FLAGCD, ADT, DETAIL) VALUES
-      ($u1, '01', 'INFUSION_MISSED', '2024-02-09', 'WEEK 4 infusion missing though due');
+      ($u1, '01', 'INFUSION_MISSED', '2024-02-09', 'WEEK 4 infusion missing though due'),
+      ($u4, '02', 'PSL_ABOVE_7_5_WK12', '2024-04-15', '10 mg/day on the week-12 date; target <= 7.5');
     INSERT INTO adam.dq_warnings (USUBJID, SITEID, VISIT, ADT, ITEM, DETAIL) VALUES
       ($u4, '02', 'WEEK 12', '2024-04-15', 'LOWCOMP', 'LOWCOMP absent while C3 below LBSTNRLO')
 """
