@@ -11,7 +11,8 @@ The warehouse is one DuckDB file. DuckDB lets one process write it or many read 
 4. build a NEW file ``<warehouse>.tmp-<run_id>``: ``warehouse/schema.sql``; the ``sdtm`` rows of
    every site NOT in this load, copied from the current warehouse (attached read-only); the new
    sites' typed frames (``etl.sdtm.to_sdtm``); ``sdtm.exports``; ``adam`` (``build_adam``);
-   ``audit`` from the run log, this run included; CHECKPOINT, close, fsync;
+   ``audit``: the current warehouse's rows, plus the runs of the run log it does not hold yet,
+   this run included; CHECKPOINT, close, fsync;
 5. ``os.replace`` it over the warehouse. A reader holding the old file keeps seeing the old data;
    the next connection sees the new. Readers never see a mix.
 
@@ -384,27 +385,60 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
         con.unregister("_frame")
 
 
+def _copy_audit(con: duckdb.DuckDBPyConnection, old: Path) -> set[str]:
+    """Copy the current warehouse's audit rows (runs, files, problems) into the new one and
+    return the run ids it already holds: only runs not among them are read from the run log."""
+    literal = str(old).replace("'", "''")
+    con.execute(f"ATTACH '{literal}' AS old_audit (READ_ONLY)")
+    try:
+        for table in ("runs", "run_files", "run_problems"):
+            old_cols = set(_columns(con, "old_audit", "audit", table))
+            cols = [c for c in _columns(con, _current_catalog(con), "audit", table) if c in old_cols]
+            if cols:
+                col_list = ", ".join(_quote(c) for c in cols)
+                con.execute(f"INSERT INTO audit.{table} ({col_list}) SELECT {col_list} "
+                            f"FROM old_audit.audit.{table}")
+        return {r[0] for r in con.execute("SELECT RUN_ID FROM audit.runs").fetchall()}
+    finally:
+        con.execute("DETACH old_audit")
+
+
+AUDIT_SCHEMAS = {
+    "runs": {"RUN_ID": pl.String, "COMMAND": pl.String, "STARTED_AT": pl.Datetime("us"),
+             "FINISHED_AT": pl.Datetime("us"), "USERNAME": pl.String, "HOSTNAME": pl.String,
+             "OUTCOME": pl.String, "N_PROBLEMS": pl.Int32, "REPORT_PATH": pl.String},
+    "run_files": {"RUN_ID": pl.String, "EXPORT": pl.String, "SITEID": pl.String, "FILE": pl.String,
+                  "SHA256": pl.String, "N_ROWS": pl.Int32, "ENCODING": pl.String},
+    "run_problems": {"RUN_ID": pl.String, "EXPORT": pl.String, "FILE": pl.String,
+                     "ROW_NUM": pl.Int32, "COLUMN_NAME": pl.String, "VALUE": pl.String,
+                     "RULE": pl.String, "MESSAGE": pl.String},
+}
+
+
 def _fill_audit(con: duckdb.DuckDBPyConnection, runs_folder: Path, records: list[dict]) -> None:
-    runs_rows, file_rows, problem_rows = [], [], []
+    """Add these run records (runs not yet in the audit tables) to audit.*."""
+    rows: dict[str, list[tuple]] = {t: [] for t in AUDIT_SCHEMAS}
     for r in records:
-        runs_rows.append((r["run_id"], r["command"], _ts(r.get("started_at")),
-                          _ts(r.get("finished_at")), r.get("user"), r.get("host"), r["outcome"],
-                          len(r.get("problems") or []),
-                          str(runs_folder / r["run_id"] / runlog.REPORT_FILE)))
+        rows["runs"].append((r["run_id"], r["command"], _ts(r.get("started_at")),
+                             _ts(r.get("finished_at")), r.get("user"), r.get("host"), r["outcome"],
+                             len(r.get("problems") or []),
+                             str(runs_folder / r["run_id"] / runlog.REPORT_FILE)))
         for e in r.get("exports") or []:
             for f in e.get("files") or []:
-                file_rows.append((r["run_id"], e["source"], e.get("siteid"), f["file"],
-                                  f["sha256"], f["rows"], f["encoding"]))
+                rows["run_files"].append((r["run_id"], e["source"], e.get("siteid"), f["file"],
+                                          f["sha256"], f["rows"], f["encoding"]))
         for p in r.get("problems") or []:
-            problem_rows.append((r["run_id"], p.get("export"), p.get("file"), p.get("row"),
-                                 p.get("column"), p.get("value"), p.get("rule"), p.get("message")))
-    if runs_rows:
-        con.executemany("INSERT INTO audit.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", runs_rows)
-    if file_rows:
-        con.executemany("INSERT INTO audit.run_files VALUES (?, ?, ?, ?, ?, ?, ?)", file_rows)
-    if problem_rows:
-        con.executemany("INSERT INTO audit.run_problems VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        problem_rows)
+            rows["run_problems"].append((r["run_id"], p.get("export"), p.get("file"), p.get("row"),
+                                         p.get("column"), _text(p.get("value")), p.get("rule"),
+                                         p.get("message")))
+    for table, schema in AUDIT_SCHEMAS.items():
+        if rows[table]:
+            _insert_frame(con, f"audit.{table}",
+                          pl.DataFrame(rows[table], schema=schema, orient="row"))
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def _ts(value: str | None):
@@ -451,7 +485,12 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         t0 = time.monotonic()
         _say(progress, "recording the run history in audit...")
         this_run = dict(record, outcome="loaded", finished_at=runlog.iso(runlog.utcnow()))
-        _fill_audit(con, runs, runlog.list_runs(runs) + [this_run])
+        # The previous warehouse's history is copied whole; only runs it does not hold yet are
+        # read from the run log (never the whole history again at each load).
+        known = _copy_audit(con, old_file) if old_file.exists() else set()
+        new_runs = [runlog.read_record(runs / run_id) for run_id in runlog.run_ids(runs)
+                    if run_id not in known and run_id != record["run_id"]]
+        _fill_audit(con, runs, new_runs + [this_run])
         con.execute("INSERT INTO audit.refresh VALUES (?, ?, ?)", [run_id, loaded_at, SCHEMA_VERSION])
         con.execute("CHECKPOINT")
         _timed(record, "audit", t0)

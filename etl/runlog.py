@@ -176,6 +176,15 @@ def list_runs(runs: Path, *, include_pending: bool = False) -> list[dict]:
     return out
 
 
+def run_ids(runs: Path) -> list[str]:
+    """The ids of every recorded run (not pending, not half-written), oldest first, without
+    reading their records."""
+    if not runs.is_dir():
+        return []
+    return sorted(p.name for p in runs.iterdir()
+                  if not p.name.startswith((TMP_PREFIX, PENDING_PREFIX)) and (p / RUN_FILE).is_file())
+
+
 def pending_runs(runs: Path) -> list[str]:
     if not runs.is_dir():
         return []

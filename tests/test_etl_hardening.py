@@ -205,6 +205,60 @@ def test_the_manual_lists_every_limit():
     assert "200 MB per file" in manual and "1 GB per export" in manual
 
 
+# --- 14. problems capped; audit appended, not re-inserted ---------------------------------------
+
+def test_problems_are_capped_per_file_and_rule_with_the_count_of_the_rest(make_export, tmp_path):
+    export = make_export("01")
+    n_bad = limits.MAX_PROBLEMS_PER_RULE + 150
+
+    def bad_dates(header, rows):
+        first = rows[0]
+        for i in range(n_bad):
+            row = list(first)
+            row[header.index("AESEQ")] = str(100 + i)
+            row[header.index("AESTDTC")] = "03/02/2024"
+            rows.append(row)
+    edit_csv(export / "ae.csv", bad_dates)
+    result = validate_only([export], tmp_path / "wh" / "trial.duckdb")
+    dates = [p for p in result.problems if p.file == "ae.csv" and p.column == "AESTDTC"]
+    assert len(dates) == limits.MAX_PROBLEMS_PER_RULE
+    assert len({p.rule for p in dates}) == 1
+    more = [str(p) for p in result.problems if "more rows break this rule" in p.rule]
+    assert more == [f"ae.csv: … and 150 more rows break this rule: AESTDTC: {dates[0].rule}"]
+    recorded = json.loads((result.report.parent / "run.json").read_text(encoding="utf-8"))
+    assert len(recorded["problems"]) == len(result.problems) < n_bad
+
+
+def test_a_load_adds_only_new_runs_to_the_audit_and_keeps_the_history(make_export, tmp_path,
+                                                                      monkeypatch):
+    wh = tmp_path / "wh" / "trial.duckdb"
+    bad = make_export("01", name="site01_bad")
+    edit_csv(bad / "dm.csv", lambda h, rows: rows[0].__setitem__(h.index("RFICDTC"), "03/02/2024"))
+    refused = validate_only([bad], wh)
+    first = load_exports([make_export("01")], wh)
+    # Edit the refused run's record on disk: a load that re-read the history would copy this.
+    record_file = wh_paths.runs_dir(wh) / refused.run_id / "run.json"
+    record = json.loads(record_file.read_text(encoding="utf-8"))
+    record["outcome"], record["problems"] = "edited", []
+    os.chmod(record_file, 0o600)
+    record_file.write_text(json.dumps(record), encoding="utf-8")
+    read = []
+    real = runlog.read_record
+    monkeypatch.setattr(runlog, "read_record", lambda folder: read.append(folder.name) or real(folder))
+    site02 = make_export("02")
+    valid = validate_only([site02], wh)
+    second = load_exports([site02], wh)
+
+    assert second.outcome == "loaded"
+    assert read == [valid.run_id]                   # only the run the warehouse did not hold
+    assert query(wh, "SELECT RUN_ID, OUTCOME FROM audit.runs ORDER BY RUN_ID") == [
+        (refused.run_id, "refused"), (first.run_id, "loaded"), (valid.run_id, "valid"),
+        (second.run_id, "loaded")]
+    assert query(wh, "SELECT count(*) FROM audit.run_problems WHERE RUN_ID = ?",
+                 [refused.run_id]) == [(len(refused.problems),)]
+    assert query(wh, "SELECT count(*), count(DISTINCT RUN_ID) FROM audit.run_files")[0][1] == 4
+
+
 # --- 15. Windows-1252 is not CP932 ---------------------------------------------------------
 
 @pytest.mark.parametrize("term", ["Érythème fébrile", "fébrile", "Température 38°C"])
