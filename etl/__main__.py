@@ -62,6 +62,11 @@ what to do next:
 limits (etl/limits.py; a delivery over one is refused, naming it, before it is read):
 {limits}
 
+files: everything the ETL writes beside the warehouse (WH, the run log, the archive, the lock
+  <WH without .duckdb>.runs/.load.lock) is owner-only (files 0600, archive 0400, folders 0700,
+  archive folders 0500): no other account of the machine can read the trial's data or hold the
+  lock. Run the ETL and the dashboard as the same account.
+
 progress is written to stderr; problems, summaries and the report path to stdout.
 """
 

@@ -5,8 +5,8 @@ The warehouse is one DuckDB file. DuckDB lets one process write it or many read 
 
 1. validate every export (``etl.validate``); any problem -> the run is ``refused``, nothing else
    happens (the run log records it);
-2. take ``<warehouse>.lock`` (``fcntl.flock``) so two loads never race; clear what a killed load
-   left behind (``<warehouse>.tmp-*`` files, unsettled run records);
+2. take the load lock (``fcntl.flock`` of ``<runs>/.load.lock``, owner-only) so two loads never
+   race; clear what a killed load left behind (``<warehouse>.tmp-*`` files, unsettled run records);
 3. copy each export as delivered into the read-only archive (``<warehouse>.archive/<run_id>/``);
 4. build a NEW file ``<warehouse>.tmp-<run_id>``: ``warehouse/schema.sql``; the ``sdtm`` rows of
    every site NOT in this load, copied from the current warehouse (attached read-only); the new
@@ -19,6 +19,10 @@ The warehouse is one DuckDB file. DuckDB lets one process write it or many read 
 Any failure removes the new file and this run's archive, records the run as ``failed``, and leaves
 the warehouse exactly as it was.
 
+Everything a run creates is owner-only (umask 077 for the run, and explicit modes: the warehouse
+and run files 0600, folders 0700, the archive 0400/0500): the trial's data is readable by the
+account that runs the ETL and the dashboard, no other.
+
 For the kill tests, ``TRIALDASH_TEST_PAUSE_AT=<stage>`` makes a load stop at a named stage (see
 ``PAUSE_STAGES``), print ``PAUSED AT <stage>`` on stderr and wait until the file named by
 ``TRIALDASH_TEST_RESUME_FILE`` exists (forever if unset).
@@ -29,6 +33,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -137,6 +142,16 @@ def _timed(record: dict, stage: str, t0: float) -> None:
     record["timings"][stage] = round(time.monotonic() - t0, 3)
 
 
+def _owner_only_run(run: Callable) -> Callable:
+    """A run command whose files are created under ``owner_only``."""
+    @functools.wraps(run)
+    def wrapped(*args, **kwargs):
+        with owner_only():
+            return run(*args, **kwargs)
+    return wrapped
+
+
+@_owner_only_run
 def validate_only(sources: list[Path], warehouse: Path, progress: Progress = None,
                   argv: list[str] | None = None) -> RunResult:
     """``python -m etl validate``: check the exports; write only the run log, never the warehouse."""
@@ -176,7 +191,20 @@ def _error_text(exc: BaseException) -> str:
 # --- the lock and what a killed load leaves behind ---------------------------------------------
 
 def lock_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".lock")
+    """The load lock: inside the owner-only run-log folder, so that no other account of the
+    machine can open it, let alone hold it (a lock beside the warehouse, world-readable, could be
+    held by anyone who can read the folder, blocking every load)."""
+    return wh_paths.runs_dir(warehouse) / ".load.lock"
+
+
+@contextlib.contextmanager
+def owner_only() -> Iterator[None]:
+    """umask 077 for what the run creates without an explicit mode (DuckDB's files, copies)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def tmp_path(warehouse: Path, run_id: str) -> Path:
@@ -185,10 +213,13 @@ def tmp_path(warehouse: Path, run_id: str) -> Path:
 
 @contextlib.contextmanager
 def warehouse_lock(warehouse: Path, progress: Progress = None) -> Iterator[None]:
-    """Exclusive ``flock`` on ``<warehouse>.lock``: one load at a time. Released when the process
-    ends, however it ends, so a killed load never blocks the next one."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT, 0o644)
+    """Exclusive ``flock`` on ``lock_path``: one load at a time. Released when the process ends,
+    however it ends, so a killed load never blocks the next one; owner-only, in an owner-only
+    folder, so no other account can take it."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runlog.private_dir(wh_paths.runs_dir(warehouse))
+    fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -211,9 +242,9 @@ def _remove_archive(warehouse: Path, run_id: str) -> None:
     if not folder.exists():
         return
     for root, dirs, _files in os.walk(folder):
-        os.chmod(root, 0o755)
+        os.chmod(root, 0o700)
         for d in dirs:
-            os.chmod(Path(root) / d, 0o755)
+            os.chmod(Path(root) / d, 0o700)
     shutil.rmtree(folder)
 
 
@@ -270,11 +301,12 @@ def _sha256(path: Path) -> str:
 
 def archive_exports(warehouse: Path, run_id: str, exports: list[Export]) -> dict[str, Path]:
     """Copy each export as delivered (its folder, or its .zip) to
-    ``<archive>/<run_id>/site<SITEID>/``, read-only. Returns the archive path per site.
+    ``<archive>/<run_id>/site<SITEID>/``, read-only and owner-only (files 0400, folders 0500,
+    the archive folder itself 0700). Returns the archive path per site.
 
     The copied CSV files are checked against the fingerprints taken at validation, so what is
     archived is exactly what was validated."""
-    root = wh_paths.archive_dir(warehouse) / run_id
+    root = runlog.private_dir(wh_paths.archive_dir(warehouse)) / run_id
     paths: dict[str, Path] = {}
     for e in exports:
         site_dir = root / f"site{e.siteid}"
@@ -292,8 +324,8 @@ def archive_exports(warehouse: Path, run_id: str, exports: list[Export]) -> dict
         paths[e.siteid] = target
     for dirpath, dirnames, filenames in os.walk(root, topdown=False):
         for name in filenames:
-            os.chmod(Path(dirpath) / name, 0o444)
-        os.chmod(dirpath, 0o555)
+            os.chmod(Path(dirpath) / name, 0o400)
+        os.chmod(dirpath, 0o500)
     return paths
 
 
@@ -496,10 +528,12 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         _timed(record, "audit", t0)
     finally:
         con.close()
+    os.chmod(new_file, 0o600)
     with open(new_file, "rb") as f:
         os.fsync(f.fileno())
 
 
+@_owner_only_run
 def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None,
                  argv: list[str] | None = None) -> RunResult:
     """``python -m etl load``: validate; only if every export passes, replace those sites' data

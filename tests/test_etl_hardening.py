@@ -283,3 +283,73 @@ def test_the_demo_site_written_in_cp932_still_loads(tmp_path):
     assert sorted(notes) == ["ae.csv read as Shift_JIS (CP932)", "cm.csv read as Shift_JIS (CP932)"]
     terms = {t for (t,) in query(tmp_path / "wh" / "trial.duckdb", "SELECT AETERM FROM sdtm.ae")}
     assert any("\u3040" <= ch <= "\u9fff" for t in terms for ch in t)
+
+
+# --- 16. owner-only files, a lock no other account can hold ---------------------------------------
+
+def modes_under(folder: Path) -> dict[str, int]:
+    out = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            p = Path(root) / name
+            out[str(p.relative_to(folder))] = stat.S_IMODE(os.lstat(p).st_mode)
+    return out
+
+
+def test_everything_the_etl_writes_is_owner_only(make_export, tmp_path):
+    wh = tmp_path / "wh" / "trial.duckdb"
+    old = os.umask(0o022)                                   # the usual umask: files 0644
+    try:
+        validate_only([make_export("02")], wh)
+        result = load_exports([make_export("01")], wh)
+    finally:
+        os.umask(old)
+    assert result.outcome == "loaded"
+    modes = modes_under(wh.parent)
+    assert modes, "nothing written?"
+    assert {p: oct(m) for p, m in modes.items() if m & 0o077} == {}
+    assert modes["trial.duckdb"] == 0o600
+    assert modes["trial.runs"] == 0o700 and modes["trial.runs/.load.lock"] == 0o600
+    assert modes[f"trial.runs/{result.run_id}/run.json"] == 0o600
+    assert modes["trial.archive"] == 0o700
+    assert modes[f"trial.archive/{result.run_id}/site01/site01/dm.csv"] == 0o400
+
+
+def test_an_old_world_readable_run_log_and_archive_are_closed_by_the_next_load(warehouse_copy,
+                                                                               make_export):
+    runs, archive = wh_paths.runs_dir(warehouse_copy), wh_paths.archive_dir(warehouse_copy)
+    os.chmod(runs, 0o755)
+    os.chmod(archive, 0o755)                                 # as an older version left them
+    assert load_exports([make_export("02")], warehouse_copy).outcome == "loaded"
+    assert stat.S_IMODE(runs.stat().st_mode) == 0o700
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o700
+    assert stat.S_IMODE(warehouse_copy.stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as another account (nobody)")
+def test_another_account_can_neither_read_the_trial_nor_hold_the_load_lock(make_export):
+    base = Path(tempfile.mkdtemp(prefix="trialdash-modes-"))
+    try:
+        os.chmod(base, 0o755)                                # a folder other accounts can enter
+        wh = base / "trial.duckdb"
+        assert load_exports([make_export("01")], wh).outcome == "loaded"
+        targets = [wh, etl_load.lock_path(wh),
+                   next(wh_paths.runs_dir(wh).glob("*/run.json")),
+                   next(wh_paths.archive_dir(wh).rglob("dm.csv"))]
+        code = ("import fcntl, os, sys\n"
+                "for p in sys.argv[1:]:\n"
+                "    try:\n"
+                "        fd = os.open(p, os.O_RDONLY)\n"
+                "    except PermissionError:\n"
+                "        print('refused'); continue\n"
+                "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('OPENED', p)\n")
+        out = subprocess.run(["/usr/bin/python3", "-c", code, *map(str, targets)], user=65534,
+                             group=65534, capture_output=True, text=True, cwd="/")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["refused"] * len(targets)
+        assert load_exports([make_export("01", name="again")], wh).outcome == "loaded"
+    finally:
+        for root, dirs, _ in os.walk(base):
+            for d in dirs:
+                os.chmod(Path(root) / d, 0o700)
+        shutil.rmtree(base)
