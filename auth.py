@@ -468,7 +468,8 @@ def locked_out(user: str, now: dt.datetime | None = None, source: str | None = N
 @dataclasses.dataclass(frozen=True)
 class SignIn:
     """What a sign-in attempt ended with. outcome: signin, signin_failed, signin_locked,
-    signin_busy (no verification slot free), signin_invalid (name or password too long)."""
+    signin_busy (no verification slot free), signin_invalid (name or password too long);
+    ``signin_error`` is logged (and the error raised) when the attempt itself failed."""
 
     role: str | None
     outcome: str
@@ -504,9 +505,11 @@ def sign_in(user: str, password: str, source: str | None = None) -> SignIn:
         index.setdefault(key, {"failures": [], "pending": []})["pending"].append(token)
         _write_index(index)
 
-    role, outcome = None, "signin_busy"
+    role, outcome = None, "signin_error"        # what is recorded if verification raises
     try:
-        if _VERIFY_SLOTS.acquire(timeout=VERIFY_WAIT_SECONDS):
+        if not _VERIFY_SLOTS.acquire(timeout=VERIFY_WAIT_SECONDS):
+            outcome = "signin_busy"
+        else:
             try:
                 account = load_users().get(user)
                 ok = verify_password(password, account["password"] if account else _dummy_hash())

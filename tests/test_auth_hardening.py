@@ -79,6 +79,20 @@ def test_a_corrupt_lockout_index_never_breaks_sign_in(env):
         assert auth.authenticate("alice", "alice-right-pass") == "pi"
 
 
+def test_an_attempt_that_fails_on_an_error_is_logged_and_counts_no_guess(env):
+    users = env / "users.toml"
+    good = users.read_bytes()
+    users.write_text("[users.alice\n", encoding="utf-8")          # unreadable TOML
+    for _ in range(auth.LOCKOUT_FAILURES + 1):
+        with pytest.raises(ValueError):                           # tomllib.TOMLDecodeError
+            auth.sign_in("alice", "alice-right-pass")
+    users.write_bytes(good)
+    assert not auth.locked_out("alice")                           # reservations released
+    assert auth.authenticate("alice", "alice-right-pass") == "pi"
+    assert [e["event"] for e in auth.read_access_log()] == (
+        ["signin_error"] * (auth.LOCKOUT_FAILURES + 1) + ["signin"])
+
+
 # --- 2. lock-out counted atomically -----------------------------------------------------------
 
 def test_parallel_wrong_guesses_never_get_more_than_the_allowed_number(env, verifications):
