@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import warehouse as wh_paths
+from etl import limits
 
 DESCRIPTION = """\
 Check site exports against the site-export contract and load them into the trial warehouse.
@@ -36,7 +37,8 @@ exit status:
   0  loaded (load) / every export valid (validate) / history listed (runs)
   1  refused: an export breaks a contract rule, a file cannot be read, or a .zip is unsafe.
      Every problem is printed, one per line, as <file>:<row>: <column>=<value>: <rule>
-     or <file>: <rule>. The warehouse was not changed.
+     or <file>: <rule> (at most MAX_PROBLEMS_PER_RULE per file, column and rule, then
+     "<file>: … and N more rows break this rule: ..."). The warehouse was not changed.
   2  wrong usage (unknown command or option, no EXPORT given)
   3  failed: the exports were valid but the load could not complete (e.g. disk full, a
      derivation error). The warehouse was not changed; the error is in the run's report.
@@ -57,8 +59,18 @@ what to do next:
            again. An interrupted load (killed, power cut) is tidied up by the next `load`.
   loaded   the dashboard shows the new data at its next page load.
 
+limits (etl/limits.py; a delivery over one is refused, naming it, before it is read):
+{limits}
+
+files: everything the ETL writes beside the warehouse (WH, the run log, the archive, the lock
+  <WH without .duckdb>.runs/.load.lock) is owner-only (files 0600, archive 0400, folders 0700,
+  archive folders 0500): no other account of the machine can read the trial's data or hold the
+  lock. Run the ETL and the dashboard as the same account.
+
 progress is written to stderr; problems, summaries and the report path to stdout.
 """
+
+EPILOG = EPILOG.replace("{limits}", limits.describe())
 
 EXPORT_HELP = "a site export: a folder, or a .zip holding one folder"
 WAREHOUSE_HELP = ("the warehouse file (default: $TRIALDASH_WAREHOUSE, else "

@@ -5,18 +5,23 @@ The warehouse is one DuckDB file. DuckDB lets one process write it or many read 
 
 1. validate every export (``etl.validate``); any problem -> the run is ``refused``, nothing else
    happens (the run log records it);
-2. take ``<warehouse>.lock`` (``fcntl.flock``) so two loads never race; clear what a killed load
-   left behind (``<warehouse>.tmp-*`` files, unsettled run records);
+2. take the load lock (``fcntl.flock`` of ``<runs>/.load.lock``, owner-only) so two loads never
+   race; clear what a killed load left behind (``<warehouse>.tmp-*`` files, unsettled run records);
 3. copy each export as delivered into the read-only archive (``<warehouse>.archive/<run_id>/``);
 4. build a NEW file ``<warehouse>.tmp-<run_id>``: ``warehouse/schema.sql``; the ``sdtm`` rows of
    every site NOT in this load, copied from the current warehouse (attached read-only); the new
    sites' typed frames (``etl.sdtm.to_sdtm``); ``sdtm.exports``; ``adam`` (``build_adam``);
-   ``audit`` from the run log, this run included; CHECKPOINT, close, fsync;
+   ``audit``: the current warehouse's rows, plus the runs of the run log it does not hold yet,
+   this run included; CHECKPOINT, close, fsync;
 5. ``os.replace`` it over the warehouse. A reader holding the old file keeps seeing the old data;
    the next connection sees the new. Readers never see a mix.
 
 Any failure removes the new file and this run's archive, records the run as ``failed``, and leaves
 the warehouse exactly as it was.
+
+Everything a run creates is owner-only (umask 077 for the run, and explicit modes: the warehouse
+and run files 0600, folders 0700, the archive 0400/0500): the trial's data is readable by the
+account that runs the ETL and the dashboard, no other.
 
 For the kill tests, ``TRIALDASH_TEST_PAUSE_AT=<stage>`` makes a load stop at a named stage (see
 ``PAUSE_STAGES``), print ``PAUSED AT <stage>`` on stderr and wait until the file named by
@@ -28,6 +33,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -136,6 +142,16 @@ def _timed(record: dict, stage: str, t0: float) -> None:
     record["timings"][stage] = round(time.monotonic() - t0, 3)
 
 
+def _owner_only_run(run: Callable) -> Callable:
+    """A run command whose files are created under ``owner_only``."""
+    @functools.wraps(run)
+    def wrapped(*args, **kwargs):
+        with owner_only():
+            return run(*args, **kwargs)
+    return wrapped
+
+
+@_owner_only_run
 def validate_only(sources: list[Path], warehouse: Path, progress: Progress = None,
                   argv: list[str] | None = None) -> RunResult:
     """``python -m etl validate``: check the exports; write only the run log, never the warehouse."""
@@ -175,7 +191,20 @@ def _error_text(exc: BaseException) -> str:
 # --- the lock and what a killed load leaves behind ---------------------------------------------
 
 def lock_path(warehouse: Path) -> Path:
-    return warehouse.with_name(warehouse.name + ".lock")
+    """The load lock: inside the owner-only run-log folder, so that no other account of the
+    machine can open it, let alone hold it (a lock beside the warehouse, world-readable, could be
+    held by anyone who can read the folder, blocking every load)."""
+    return wh_paths.runs_dir(warehouse) / ".load.lock"
+
+
+@contextlib.contextmanager
+def owner_only() -> Iterator[None]:
+    """umask 077 for what the run creates without an explicit mode (DuckDB's files, copies)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def tmp_path(warehouse: Path, run_id: str) -> Path:
@@ -184,10 +213,13 @@ def tmp_path(warehouse: Path, run_id: str) -> Path:
 
 @contextlib.contextmanager
 def warehouse_lock(warehouse: Path, progress: Progress = None) -> Iterator[None]:
-    """Exclusive ``flock`` on ``<warehouse>.lock``: one load at a time. Released when the process
-    ends, however it ends, so a killed load never blocks the next one."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT, 0o644)
+    """Exclusive ``flock`` on ``lock_path``: one load at a time. Released when the process ends,
+    however it ends, so a killed load never blocks the next one; owner-only, in an owner-only
+    folder, so no other account can take it."""
+    warehouse.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runlog.private_dir(wh_paths.runs_dir(warehouse))
+    fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -210,9 +242,9 @@ def _remove_archive(warehouse: Path, run_id: str) -> None:
     if not folder.exists():
         return
     for root, dirs, _files in os.walk(folder):
-        os.chmod(root, 0o755)
+        os.chmod(root, 0o700)
         for d in dirs:
-            os.chmod(Path(root) / d, 0o755)
+            os.chmod(Path(root) / d, 0o700)
     shutil.rmtree(folder)
 
 
@@ -269,11 +301,12 @@ def _sha256(path: Path) -> str:
 
 def archive_exports(warehouse: Path, run_id: str, exports: list[Export]) -> dict[str, Path]:
     """Copy each export as delivered (its folder, or its .zip) to
-    ``<archive>/<run_id>/site<SITEID>/``, read-only. Returns the archive path per site.
+    ``<archive>/<run_id>/site<SITEID>/``, read-only and owner-only (files 0400, folders 0500,
+    the archive folder itself 0700). Returns the archive path per site.
 
     The copied CSV files are checked against the fingerprints taken at validation, so what is
     archived is exactly what was validated."""
-    root = wh_paths.archive_dir(warehouse) / run_id
+    root = runlog.private_dir(wh_paths.archive_dir(warehouse)) / run_id
     paths: dict[str, Path] = {}
     for e in exports:
         site_dir = root / f"site{e.siteid}"
@@ -291,8 +324,8 @@ def archive_exports(warehouse: Path, run_id: str, exports: list[Export]) -> dict
         paths[e.siteid] = target
     for dirpath, dirnames, filenames in os.walk(root, topdown=False):
         for name in filenames:
-            os.chmod(Path(dirpath) / name, 0o444)
-        os.chmod(dirpath, 0o555)
+            os.chmod(Path(dirpath) / name, 0o400)
+        os.chmod(dirpath, 0o500)
     return paths
 
 
@@ -384,27 +417,60 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
         con.unregister("_frame")
 
 
+def _copy_audit(con: duckdb.DuckDBPyConnection, old: Path) -> set[str]:
+    """Copy the current warehouse's audit rows (runs, files, problems) into the new one and
+    return the run ids it already holds: only runs not among them are read from the run log."""
+    literal = str(old).replace("'", "''")
+    con.execute(f"ATTACH '{literal}' AS old_audit (READ_ONLY)")
+    try:
+        for table in ("runs", "run_files", "run_problems"):
+            old_cols = set(_columns(con, "old_audit", "audit", table))
+            cols = [c for c in _columns(con, _current_catalog(con), "audit", table) if c in old_cols]
+            if cols:
+                col_list = ", ".join(_quote(c) for c in cols)
+                con.execute(f"INSERT INTO audit.{table} ({col_list}) SELECT {col_list} "
+                            f"FROM old_audit.audit.{table}")
+        return {r[0] for r in con.execute("SELECT RUN_ID FROM audit.runs").fetchall()}
+    finally:
+        con.execute("DETACH old_audit")
+
+
+AUDIT_SCHEMAS = {
+    "runs": {"RUN_ID": pl.String, "COMMAND": pl.String, "STARTED_AT": pl.Datetime("us"),
+             "FINISHED_AT": pl.Datetime("us"), "USERNAME": pl.String, "HOSTNAME": pl.String,
+             "OUTCOME": pl.String, "N_PROBLEMS": pl.Int32, "REPORT_PATH": pl.String},
+    "run_files": {"RUN_ID": pl.String, "EXPORT": pl.String, "SITEID": pl.String, "FILE": pl.String,
+                  "SHA256": pl.String, "N_ROWS": pl.Int32, "ENCODING": pl.String},
+    "run_problems": {"RUN_ID": pl.String, "EXPORT": pl.String, "FILE": pl.String,
+                     "ROW_NUM": pl.Int32, "COLUMN_NAME": pl.String, "VALUE": pl.String,
+                     "RULE": pl.String, "MESSAGE": pl.String},
+}
+
+
 def _fill_audit(con: duckdb.DuckDBPyConnection, runs_folder: Path, records: list[dict]) -> None:
-    runs_rows, file_rows, problem_rows = [], [], []
+    """Add these run records (runs not yet in the audit tables) to audit.*."""
+    rows: dict[str, list[tuple]] = {t: [] for t in AUDIT_SCHEMAS}
     for r in records:
-        runs_rows.append((r["run_id"], r["command"], _ts(r.get("started_at")),
-                          _ts(r.get("finished_at")), r.get("user"), r.get("host"), r["outcome"],
-                          len(r.get("problems") or []),
-                          str(runs_folder / r["run_id"] / runlog.REPORT_FILE)))
+        rows["runs"].append((r["run_id"], r["command"], _ts(r.get("started_at")),
+                             _ts(r.get("finished_at")), r.get("user"), r.get("host"), r["outcome"],
+                             len(r.get("problems") or []),
+                             str(runs_folder / r["run_id"] / runlog.REPORT_FILE)))
         for e in r.get("exports") or []:
             for f in e.get("files") or []:
-                file_rows.append((r["run_id"], e["source"], e.get("siteid"), f["file"],
-                                  f["sha256"], f["rows"], f["encoding"]))
+                rows["run_files"].append((r["run_id"], e["source"], e.get("siteid"), f["file"],
+                                          f["sha256"], f["rows"], f["encoding"]))
         for p in r.get("problems") or []:
-            problem_rows.append((r["run_id"], p.get("export"), p.get("file"), p.get("row"),
-                                 p.get("column"), p.get("value"), p.get("rule"), p.get("message")))
-    if runs_rows:
-        con.executemany("INSERT INTO audit.runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", runs_rows)
-    if file_rows:
-        con.executemany("INSERT INTO audit.run_files VALUES (?, ?, ?, ?, ?, ?, ?)", file_rows)
-    if problem_rows:
-        con.executemany("INSERT INTO audit.run_problems VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        problem_rows)
+            rows["run_problems"].append((r["run_id"], p.get("export"), p.get("file"), p.get("row"),
+                                         p.get("column"), _text(p.get("value")), p.get("rule"),
+                                         p.get("message")))
+    for table, schema in AUDIT_SCHEMAS.items():
+        if rows[table]:
+            _insert_frame(con, f"audit.{table}",
+                          pl.DataFrame(rows[table], schema=schema, orient="row"))
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def _ts(value: str | None):
@@ -451,16 +517,23 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         t0 = time.monotonic()
         _say(progress, "recording the run history in audit...")
         this_run = dict(record, outcome="loaded", finished_at=runlog.iso(runlog.utcnow()))
-        _fill_audit(con, runs, runlog.list_runs(runs) + [this_run])
+        # The previous warehouse's history is copied whole; only runs it does not hold yet are
+        # read from the run log (never the whole history again at each load).
+        known = _copy_audit(con, old_file) if old_file.exists() else set()
+        new_runs = [runlog.read_record(runs / run_id) for run_id in runlog.run_ids(runs)
+                    if run_id not in known and run_id != record["run_id"]]
+        _fill_audit(con, runs, new_runs + [this_run])
         con.execute("INSERT INTO audit.refresh VALUES (?, ?, ?)", [run_id, loaded_at, SCHEMA_VERSION])
         con.execute("CHECKPOINT")
         _timed(record, "audit", t0)
     finally:
         con.close()
+    os.chmod(new_file, 0o600)
     with open(new_file, "rb") as f:
         os.fsync(f.fileno())
 
 
+@_owner_only_run
 def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None,
                  argv: list[str] | None = None) -> RunResult:
     """``python -m etl load``: validate; only if every export passes, replace those sites' data

@@ -4,7 +4,7 @@ It lives beside the warehouse, never inside it (``warehouse.runs_dir(wh)/<run_id
 ``validate`` or a refused ``load`` leaves the warehouse file untouched. Each run folder holds
 ``run.json`` (what ran, by whom, on which files, with which outcome and problems) and
 ``report.html`` (the same, for people). A folder appears whole or not at all: it is written under
-a temporary name and renamed into place.
+a temporary name and renamed into place. Owner-only: folders 0700, files 0600.
 
 An accepted load writes its record first as ``.pending-<run_id>`` (outcome ``loaded``) and renames
 it into place after the warehouse swap. A load killed in between leaves the pending folder; the
@@ -107,15 +107,27 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` as an owner-only folder (0700): made so, or tightened if it exists (an older
+    version made these 0755)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
 def _write_file(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
 
 
 def _write_folder(folder: Path, record: dict, report_html: str) -> None:
-    folder.mkdir(parents=True)
+    folder.mkdir(mode=0o700)
+    os.chmod(folder, 0o700)
     _write_file(folder / RUN_FILE, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     _write_file(folder / REPORT_FILE, report_html)
     fsync_dir(folder)
@@ -127,7 +139,7 @@ def write_run(runs: Path, record: dict, report_html: str, *, pending: bool = Fal
     ``pending=True`` writes ``.pending-<run_id>`` instead, replacing an earlier pending folder
     of the same run; :func:`promote_pending` later renames it to its final name.
     """
-    runs.mkdir(parents=True, exist_ok=True)
+    private_dir(runs)
     run_id = record["run_id"]
     tmp = runs / f"{TMP_PREFIX}{run_id}"
     if tmp.exists():
@@ -174,6 +186,15 @@ def list_runs(runs: Path, *, include_pending: bool = False) -> list[dict]:
             continue
         out.append(read_record(folder))
     return out
+
+
+def run_ids(runs: Path) -> list[str]:
+    """The ids of every recorded run (not pending, not half-written), oldest first, without
+    reading their records."""
+    if not runs.is_dir():
+        return []
+    return sorted(p.name for p in runs.iterdir()
+                  if not p.name.startswith((TMP_PREFIX, PENDING_PREFIX)) and (p / RUN_FILE).is_file())
 
 
 def pending_runs(runs: Path) -> list[str]:

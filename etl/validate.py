@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
+from etl import limits
 from etl.contract import COLUMNS, DOMAINS
 from etl.dates import DateError, parse_dtc
 from etl.model import Export, Problem, ValidationResult
@@ -69,12 +71,47 @@ def validate_exports(sources: list[Path], workdir: Path,
         say(f"checking cross-file rules of {label}")
         problems += check_export(export, label)
     problems += check_sites_unique(labelled)
-    return ValidationResult(exports=exports, problems=sort_problems(problems))
+    return ValidationResult(exports=exports, problems=cap_problems(sort_problems(problems)))
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     return sorted(set(problems), key=lambda p: (p.export, _FILE_ORDER.get(p.file, -1), p.file,
                                                 p.row or 0, p.column or "", p.rule))
+
+
+def cap_problems(problems: list[Problem]) -> list[Problem]:
+    """At most MAX_PROBLEMS_PER_RULE problems per export, file, column and rule (the first ones,
+    in order), then one line for that rule: ``<file>: … and N more rows break this rule:
+    [<column>: ]<rule>``. A file of 100,000 blank lines is 100 lines of report per rule, not a
+    million, in the run log, its report and the warehouse's audit tables."""
+    limit = limits.MAX_PROBLEMS_PER_RULE
+
+    def key(p: Problem) -> tuple:
+        return p.export, p.file, p.column, p.rule
+
+    total = Counter(key(p) for p in problems)
+    shown: Counter = Counter()
+    kept: list[Problem] = []
+    last: dict[tuple, int] = {}
+    for p in problems:
+        shown[key(p)] += 1
+        if shown[key(p)] <= limit:
+            kept.append(p)
+            last[key(p)] = len(kept) - 1
+    after: dict[int, list[Problem]] = {}
+    for k, n in total.items():
+        if n > limit:
+            export, file, column, rule = k
+            more = n - limit
+            after.setdefault(last[k], []).append(Problem(
+                export, file, None, None, None,
+                f"… and {more} more row{'s' if more != 1 else ''} break this rule: "
+                + (f"{column}: " if column else "") + rule))
+    out: list[Problem] = []
+    for i, p in enumerate(kept):
+        out.append(p)
+        out += after.get(i, [])
+    return out
 
 
 def problems_to_text(problems: list[Problem]) -> str:

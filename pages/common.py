@@ -3,8 +3,23 @@ download, and the one formatter for counts with their denominators.
 
 Text that comes from exports (AE verbatim terms, criterion texts, run problems) is only ever
 shown through st.dataframe / st.text, never as Markdown or HTML.
+
+Every CSV download goes through ``download`` (``table`` and ``linked_table`` call it):
+- its cells are neutralised against spreadsheet formulas (``csv_bytes``);
+- its file is made only when the signed-in session clicks the button (a deferred
+  ``st.download_button``: the data is a callable, run through the session's own connection; a
+  session that signed out or left no longer has it), and the file made is dropped soon after:
+  Streamlit drops a download no session refers to at its second clean-up, which it runs only at
+  the end of a page run, so ``start_download_sweeper`` also runs one every
+  ``DOWNLOAD_SWEEP_SECONDS`` (``$TRIALDASH_DOWNLOAD_SWEEP_SECONDS``): a ``/media/...`` address
+  stops working at most twice that long after its click, whether or not anyone is still there.
 """
 from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Callable
 
 import altair as alt
 import polars as pl
@@ -122,14 +137,68 @@ def _date_columns(df: pl.DataFrame) -> dict:
             for c, t in df.schema.items() if t == pl.Date}
 
 
+# OWASP "CSV injection": a cell starting with one of these is run as a formula by spreadsheet
+# software. The full-width forms (a Japanese IME's) are treated the same, to be safe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that start like a formula get a leading ``'`` (shown by spreadsheets as the
+    text itself, never run). Only text columns: a negative number in a numeric column is a
+    number, and stays one."""
+    starts = "^[" + "".join("\\" + c if c in "-\\^]" else c for c in FORMULA_STARTS) + "]"
+    text = [c for c, t in df.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum)]
+    return df.with_columns(
+        pl.when(pl.col(c).cast(pl.String).str.contains(starts))
+        .then(pl.lit("'") + pl.col(c).cast(pl.String)).otherwise(pl.col(c).cast(pl.String)).alias(c)
+        for c in text)
+
+
+def csv_bytes(df: pl.DataFrame) -> bytes:
+    """The CSV file of a download: UTF-8, header row, formulas neutralised."""
+    return neutralise_formulas(df).write_csv().encode("utf-8")
+
+
+DOWNLOAD_SWEEP_SECONDS = 15.0
+
+
+@st.cache_resource(show_spinner=False)
+def start_download_sweeper() -> threading.Thread | None:
+    """Once per server process: a daemon thread running Streamlit's clean-up of the media files
+    no session refers to (the downloads made by clicks) every DOWNLOAD_SWEEP_SECONDS."""
+    from streamlit import config, runtime
+
+    if config.get_option("global.appTest") or not runtime.exists():
+        return None
+    interval = float(os.environ.get("TRIALDASH_DOWNLOAD_SWEEP_SECONDS") or DOWNLOAD_SWEEP_SECONDS)
+
+    def sweep() -> None:
+        while True:
+            time.sleep(interval)
+            if runtime.exists():
+                runtime.get_instance().media_file_mgr.remove_orphaned_files()
+
+    thread = threading.Thread(target=sweep, name="trialdash-download-sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
+def download(label: str, make: "Callable[[], bytes]", file_name: str, mime: str, key: str) -> None:
+    """A download whose file is made on click, within the signed-in session (module docstring)."""
+    st.download_button(label, data=make, file_name=file_name, mime=mime, key=key)
+
+
+def csv_download(df: pl.DataFrame, name: str, key: str) -> None:
+    download(f"Download {name} (CSV)", lambda: csv_bytes(df), f"{name}.csv", "text/csv", key)
+
+
 def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
           height: int | None = None) -> None:
     """A table with its CSV download."""
     kwargs = {"height": height} if height else {}
     st.dataframe(df, width="stretch", hide_index=True,
                  column_config=_date_columns(df) | (column_config or {}), **kwargs)
-    st.download_button(f"Download {name} (CSV)", df.write_csv(), file_name=f"{name}.csv",
-                       mime="text/csv", key=key or f"dl_{name}")
+    csv_download(df, name, key or f"dl_{name}")
 
 
 def linked_table(df: pl.DataFrame, name: str, key: str | None = None) -> None:
@@ -144,8 +213,7 @@ def linked_table(df: pl.DataFrame, name: str, key: str | None = None) -> None:
         rows = event.selection.rows if event is not None else []
         if rows:
             st.switch_page(PAGES["subject"][0], query_params={"subject": df["USUBJID"][rows[0]]})
-    st.download_button(f"Download {name} (CSV)", df.write_csv(), file_name=f"{name}.csv",
-                       mime="text/csv", key=f"dl_{name}")
+    csv_download(df, name, f"dl_{name}")
 
 
 TARGET = TARGET_ENROLLED

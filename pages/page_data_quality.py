@@ -1,11 +1,11 @@
 """Data quality (home of the data team): validation and load runs from the run log (the live
 record, refused runs included), the latest refused run's problems, SLEDAI-2K consistency warnings
 (R-SLEDAI), protocol flags (R-PROTOCOL), the access log."""
-import polars as pl
+from pathlib import Path
+
 import streamlit as st
 
-import auth
-from pages.common import page_setup, table
+from pages.common import download, page_setup, table
 from warehouse import queries
 
 sites = page_setup("data_quality", need_warehouse=False)
@@ -14,9 +14,10 @@ st.subheader("Validation and load runs")
 runs = queries.run_history()
 if runs.height:
     last = runs.row(0, named=True)
-    st.metric("Latest run", f"{last['outcome']}", help=f"{last['command']} at {last['started_at']}")
-    st.caption(f"Latest run {last['run_id']} by {last['user']} on {last['host']}, "
-               f"started {last['started_at']}: {last['outcome']} ({last['problems']} problems).")
+    st.metric("Latest run", f"{last['outcome']}", help="The outcome of the newest run in the run log.")
+    # Values from run.json files (user, host, ids) are shown as text, never as Markdown.
+    st.text(f"Latest run {last['run_id']} ({last['command']}) by {last['user']} on {last['host']}, "
+            f"started {last['started_at']}: {last['outcome']} ({last['problems']} problems).")
 table(runs, "run_history")
 
 run, problems = queries.latest_refused_run()
@@ -24,17 +25,17 @@ st.subheader("Problems of the latest refused run")
 if run is None:
     st.write("No refused run in the run log.")
 else:
-    st.caption(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
-               f"HTML report: {run['_report']}")
+    st.text(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
+            f"HTML report: {run['_report']}")
     st.code("\n".join(problems["message"].head(50).fill_null("").to_list())
             + (f"\n... and {problems.height - 50} more (download the table)" if problems.height > 50 else ""),
             language=None)
     table(problems, "refused_run_problems")
-    try:
-        with open(run["_report"], "rb") as f:
-            st.download_button("Open the HTML validation report (download)", f.read(),
-                               file_name=f"report-{run.get('run_id')}.html", mime="text/html")
-    except OSError:
+    report = Path(run["_report"])
+    if report.is_file():
+        download("Open the HTML validation report (download)", report.read_bytes,
+                 f"report-{run.get('run_id')}.html", "text/html", "dl_report")
+    else:
         st.caption("The report file is not there.")
 
 if queries.warehouse_exists():
@@ -47,6 +48,10 @@ if queries.warehouse_exists():
     table(queries.protocol_flags(sites), "protocol_flags")
 
 st.subheader("Access log")
-log = auth.read_access_log(limit=500)
-table(pl.DataFrame(log[::-1], schema={"at": pl.String, "event": pl.String, "user": pl.String,
-                                      "page": pl.String}, strict=False), "access_log")
+log, malformed = queries.access_log(limit=500)
+st.caption("The newest 500 entries, newest first. A user name that is no account's is shown "
+           "masked (it may be a password typed into the wrong field); the file keeps it whole.")
+if malformed:
+    st.warning(f"{malformed} malformed line{'s' if malformed != 1 else ''} of the access log "
+               f"{'were' if malformed != 1 else 'was'} skipped.")
+table(log, "access_log")

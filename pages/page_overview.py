@@ -37,9 +37,9 @@ cols[-1].page_link("pages/page_safety.py", label="Safety")
 st.subheader("Subjects by status")
 table(queries.status_counts(sites).rename({"SUBJSTAT": "status", "n": "subjects"}), "status")
 
-flags, warns = queries.protocol_flags(sites), queries.dq_warnings(sites)
+flags, warns = queries.protocol_flags(sites), queries.dq_warning_count(sites)
 st.subheader("Needs attention")
-st.write(f"Open protocol flags: {flags.height} · data-quality warnings: {warns.height}")
+st.write(f"Open protocol flags: {flags.height} · data-quality warnings: {warns}")
 if role == "pi":
     st.page_link("pages/page_data_quality.py", label="Data quality (flags and warnings)")
     st.page_link("pages/page_glucocorticoids.py", label="Glucocorticoids (taper flags)")

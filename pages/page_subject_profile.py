@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from pages.common import last_observed, page_setup, table
-from warehouse import queries
+from warehouse import access, queries
 
 sites = page_setup("subject")
 subjects = queries.subjects(sites)
@@ -46,21 +46,24 @@ st.caption(f"Site {s['SITEID']} · age {s['AGE']} · sex {s['SEX']} · consent {
            + (f" on {s['EOSDT']}" if s["EOSDT"] and s["EOSSTT"] != "SCREEN FAILURE" else "")
            + f" · observed to {s['OBSENDT']} · data cut {s['DATACUT']}")
 
-psl = queries.psl_curve(subjects=(subject,))
+# What the role may read (warehouse/access.py): the monitoring committee sees the subject's
+# safety profile, without the PSL course and the visits' efficacy columns (SLEDAI-2K, LLDAS ...).
+psl = queries.psl_curve(subjects=(subject,)) if access.permitted(queries.psl_curve) else None
 visits = queries.lldas_visits(usubjid=subject)
+efficacy = "SLEDAI" in visits.columns
 ae = queries.adverse_events(usubjid=subject)
 ex = queries.infusions(usubjid=subject)
 labs = queries.labs(subject)
-day_min = min([d.min() for d in (psl["ADY"], visits["ADY"], ae["ASTDY"], ex["ADY"], labs["ADY"])
-               if d.drop_nulls().len()] or [-28])
-day_max = max([d.max() for d in (psl["ADY"], visits["ADY"], ae["ASTDY"], ex["ADY"], labs["ADY"])
-               if d.drop_nulls().len()] or [169])
+days = [d for d in ((psl["ADY"] if psl is not None else None), visits["ADY"], ae["ASTDY"], ex["ADY"],
+                    labs["ADY"]) if d is not None and d.drop_nulls().len()]
+day_min = min([d.min() for d in days] or [-28])
+day_max = max([d.max() for d in days] or [169])
 x = alt.X("ADY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max]))
 charts = []
-if psl.height:
+if psl is not None and psl.height:
     charts.append(alt.Chart(psl).mark_line(interpolate="step-after").encode(
         x=x, y=alt.Y("PSLDOSE:Q", title="PSL mg/day"), tooltip=["ADT", "PSLDOSE", "DRUGS"]).properties(height=140))
-if visits.height:
+if efficacy and visits.height:
     charts.append(alt.Chart(visits).mark_line(point=True).encode(
         x=x, y=alt.Y("SLEDAI:Q", title="SLEDAI-2K"),
         tooltip=["AVISIT", "ADT", "SLEDAI", "LLDASFL"]).properties(height=120))
@@ -79,7 +82,7 @@ if ae.height:
 if charts:
     st.altair_chart(alt.vconcat(*charts).resolve_scale(color="independent"))
 
-st.subheader("Visits: SLEDAI-2K and LLDAS")
+st.subheader("Visits: SLEDAI-2K and LLDAS" if efficacy else "Visits")
 table(visits.drop("SITEID"), "subject_visits")
 st.subheader("Infusions")
 table(ex.drop("SITEID"), "subject_infusions")

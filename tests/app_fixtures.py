@@ -14,6 +14,8 @@ AEs: 01-001 seq 1 Herpes zoster grade 2 (AESI), seq 2 Nasopharyngitis grade 1;
      02-001 seq 1 Pneumonia grade 3 serious (AESI serious infection). All TEAE, SOC Infections:
      incidence by SOC = 2 subjects, 01-001 at worst grade 2, 02-001 at grade 3.
 Verbatim terms are hostile on purpose: '<script>...', a Markdown link, a SQL injection.
+Protocol flags: 01-001 INFUSION_MISSED; 02-001 PSL_ABOVE_7_5_WK12 (10 mg/day at week 12: the C4
+result, an efficacy flag that only the PI may see).
 """
 from __future__ import annotations
 
@@ -122,7 +124,8 @@ INSERTS = """
     INSERT INTO adam.adlb (USUBJID, SITEID, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU) VALUES
       ($u1, '01', 'C3', 'Complement C3', 'WEEK 0', '2024-01-12', 1, 55, 'mg/dL');
     INSERT INTO adam.protocol_flags (USUBJID, SITEID, FLAGCD, ADT, DETAIL) VALUES
-      ($u1, '01', 'INFUSION_MISSED', '2024-02-09', 'WEEK 4 infusion missing though due');
+      ($u1, '01', 'INFUSION_MISSED', '2024-02-09', 'WEEK 4 infusion missing though due'),
+      ($u4, '02', 'PSL_ABOVE_7_5_WK12', '2024-04-15', '10 mg/day on the week-12 date; target <= 7.5');
     INSERT INTO adam.dq_warnings (USUBJID, SITEID, VISIT, ADT, ITEM, DETAIL) VALUES
       ($u4, '02', 'WEEK 12', '2024-04-15', 'LOWCOMP', 'LOWCOMP absent while C3 below LBSTNRLO')
 """
@@ -195,6 +198,28 @@ def metric(at, label_start: str) -> str:
     found = [m.value for m in at.metric if m.label.startswith(label_start)]
     assert found, f"no metric starting {label_start!r}; have {[m.label for m in at.metric]}"
     return found[0]
+
+
+def record_downloads(monkeypatch) -> dict:
+    """{file name: what the app registered for it} for every st.download_button drawn from now
+    on: the callable of a deferred download (run it to get the bytes the browser would get), or
+    ``("static", bytes)`` for a download whose file was made at once (there should be none)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    made: dict = {}
+    real_deferred, real_add = MediaFileManager.add_deferred, MediaFileManager.add
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = data_callable
+        return real_deferred(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    def add(self, data, mimetype, coordinates, file_name=None, **kwargs):
+        made[file_name] = ("static", data)
+        return real_add(self, data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    return made
 
 
 def page_opener(warehouse: Path, users: Path, access_log: Path, monkeypatch):

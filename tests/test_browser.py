@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -86,7 +87,8 @@ def server(demo_warehouse: Path):
     port = _free_port()
     env = {**os.environ, "TRIALDASH_WAREHOUSE": str(demo_warehouse), "TRIALDASH_DEMO": "1",
            "TRIALDASH_USERS": str(ROOT / "demo" / "users.toml"),
-           "TRIALDASH_ACCESS_LOG": str(demo_warehouse.parent / "access.log")}
+           "TRIALDASH_ACCESS_LOG": str(demo_warehouse.parent / "access.log"),
+           "TRIALDASH_DOWNLOAD_SWEEP_SECONDS": "1"}
     log = open(demo_warehouse.parent / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
@@ -391,3 +393,32 @@ def test_selecting_a_listing_row_opens_that_subjects_profile(page, server):
     rficdtc = next(r["RFICDTC"] for r in demo_rows("dm") if r["USUBJID"] == sae[0]["USUBJID"])
     assert f"consent {rficdtc}" in page.locator('[data-testid="stMain"]').inner_text()
     page.screenshot(path=str(ARTIFACTS / "17-profile-from-listing.png"))
+
+
+def media_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_a_download_address_does_not_outlive_its_click(page, server):
+    """A CSV download's /media/ address works for the click that made it, and not after: not
+    once the page has run again, not after the tab is closed (the session gone), so a copied
+    address gives nobody the data later (issue 17)."""
+    sign_in(page, server, "monitor")
+    open_page(page, "Safety", "14-download-monitor")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download adverse_events (CSV)").click()
+    url = download.value.url
+    assert url.startswith(server + "/media/") and url.endswith(".csv")
+    assert Path(download.value.path()).read_bytes().startswith(b"USUBJID,")   # the click got it
+    page.close()                                      # the user leaves: tab closed
+    # The server's clean-up (every second here, TRIALDASH_DOWNLOAD_SWEEP_SECONDS) drops it
+    # with nobody else using the app; the loop only bounds a hang.
+    for _ in range(600):
+        if media_status(url) == 404:
+            break
+        time.sleep(0.1)
+    assert media_status(url) == 404

@@ -99,7 +99,7 @@ def test_load_then_runs_lists_the_history(make_export, tmp_path):
         assert stage in loaded.stderr, stage
     assert loaded.stdout.startswith("loaded: site 01")
     assert runs.returncode == 0
-    [run_dir] = (wh.parent / "trial.runs").iterdir()
+    [run_dir] = [p for p in (wh.parent / "trial.runs").iterdir() if p.is_dir()]  # not .load.lock
     [row] = [line for line in runs.stdout.splitlines() if line.startswith(run_dir.name)]
     assert row.split()[1:4] == ["load", "loaded", "01"]
 

@@ -204,9 +204,9 @@ def test_accepted_export_is_archived_read_only_as_delivered(tmp_path, make_expor
     assert sorted(p.name for p in archived.iterdir()) == delivered
     for name in delivered:
         assert sha256_of(archived / name) == sha256_of(export / name)
-        assert stat.S_IMODE(os.stat(archived / name).st_mode) == 0o444
+        assert stat.S_IMODE(os.stat(archived / name).st_mode) == 0o400   # read-only, owner-only
     for d in (archived, archived.parent, archived.parent.parent):
-        assert stat.S_IMODE(os.stat(d).st_mode) == 0o555
+        assert stat.S_IMODE(os.stat(d).st_mode) == 0o500
 
 
 def test_zip_export_loads_and_is_archived_as_the_zip(tmp_path, make_export):

@@ -9,7 +9,14 @@ import duckdb
 import pytest
 
 from tests.app_fixtures import SQL_TERM, U1, U4, build_warehouse, write_run_log
-from warehouse import queries
+from warehouse import access, queries
+
+
+@pytest.fixture(autouse=True)
+def as_pi():
+    """These tests read every table: as the role that may (roles are tested in test_access.py)."""
+    with access.as_role("pi"):
+        yield
 
 
 @pytest.fixture

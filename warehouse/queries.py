@@ -8,6 +8,10 @@ SQL only as bound parameters. Pages never compute clinical results: they read ``
 flagged rows (responders = RESPFL 'Y', due = DUEFL 'Y') under the site filter is done here.
 
 ``sites`` everywhere: a tuple of SITEIDs to keep, or None for every site.
+
+Roles are enforced here, not only by the pages (``warehouse/access.py``): every public query
+says which roles may read it (``@readable_by``), refuses any other (``access.AccessDenied``) and
+returns to a role without full access its result without the efficacy columns and flags.
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from warehouse import runs_dir, warehouse_path
+from warehouse import access, runs_dir, warehouse_path
+from warehouse.access import readable_by
 
 Sites = tuple[str, ...] | None
 
@@ -64,12 +69,14 @@ def warehouse_exists() -> bool:
     return version(warehouse_path()) is not None
 
 
+@readable_by(*access.EVERY_ROLE)
 def data_cuts() -> pl.DataFrame:
     """One row per site in the warehouse: SITEID, DATACUT, DATACUT_SOURCE, LOADED_AT, RUN_ID."""
     return _q("SELECT SITEID, DATACUT, DATACUT_SOURCE, LOADED_AT, RUN_ID FROM sdtm.exports "
               "ORDER BY SITEID")
 
 
+@readable_by(*access.EVERY_ROLE)
 def last_refreshed() -> dt.datetime | None:
     """When the warehouse was last refreshed (audit.refresh, else the latest site load)."""
     row = _scalar_row(_q("SELECT coalesce((SELECT max(REFRESHED_AT) FROM audit.refresh), "
@@ -77,17 +84,20 @@ def last_refreshed() -> dt.datetime | None:
     return row.get("at")
 
 
+@readable_by(*access.EVERY_ROLE)
 def sites() -> list[str]:
     return _q("SELECT SITEID FROM sdtm.exports UNION SELECT SITEID FROM adam.adsl "
               "ORDER BY SITEID")["SITEID"].to_list()
 
 
+@readable_by(*access.SAFETY)
 def subjects(sites: Sites = None) -> list[str]:
     return _q("SELECT USUBJID FROM adam.adsl WHERE {site} ORDER BY USUBJID", sites)["USUBJID"].to_list()
 
 
 # ---- enrollment (R-ENROL) --------------------------------------------------------------------
 
+@readable_by(*access.ENROLLMENT)
 def enrollment_counts(sites: Sites = None) -> dict:
     """screened, screen_failed, enrolled, fas counts from ADSL."""
     return _scalar_row(_q(
@@ -96,12 +106,14 @@ def enrollment_counts(sites: Sites = None) -> dict:
         "FROM adam.adsl WHERE {site}", sites))
 
 
+@readable_by(*access.ENROLLMENT)
 def enrollment_projection() -> dict:
     """R-ENROL, trial-wide (the target is the trial's): ENROLLED, TARGET, ASOFDT, RATE30,
     REACHEDDT, PROJDT, METHOD; empty when nothing is loaded."""
     return _scalar_row(_q("SELECT * FROM adam.enrollment_projection"))
 
 
+@readable_by(*access.ENROLLMENT)
 def enrollment_by_site(sites: Sites = None) -> pl.DataFrame:
     return _q(
         "SELECT a.SITEID, count(*) AS screened, count(*) FILTER (SCRFFL = 'Y') AS screen_failed, "
@@ -111,6 +123,7 @@ def enrollment_by_site(sites: Sites = None) -> pl.DataFrame:
         "GROUP BY a.SITEID ORDER BY a.SITEID", sites)
 
 
+@readable_by(*access.ENROLLMENT)
 def enrolled_over_time(sites: Sites = None) -> pl.DataFrame:
     """One row per enrolled subject in date order with the running count (cumulative enrolled)."""
     return _q(
@@ -120,17 +133,20 @@ def enrolled_over_time(sites: Sites = None) -> pl.DataFrame:
         sites)
 
 
+@readable_by(*access.ENROLLMENT)
 def screen_failures(sites: Sites = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, RFICDT, SCRFREAS, SCRFRTXT FROM adam.adsl "
               "WHERE SCRFFL = 'Y' AND {site} ORDER BY USUBJID", sites)
 
 
+@readable_by(*access.SAFETY)
 def status_counts(sites: Sites = None) -> pl.DataFrame:
     """Subjects by ADSL.SUBJSTAT."""
     return _q("SELECT SUBJSTAT, count(*) AS n FROM adam.adsl WHERE {site} "
               "GROUP BY SUBJSTAT ORDER BY SUBJSTAT", sites)
 
 
+@readable_by(*access.SAFETY)
 def adsl(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
     return _q("SELECT * FROM adam.adsl WHERE {site} AND ($u IS NULL OR USUBJID = $u) "
               "ORDER BY USUBJID", sites, u=usubjid)
@@ -138,6 +154,7 @@ def adsl(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
 
 # ---- efficacy (R-ENDPOINT, R-LLDAS) ------------------------------------------------------------
 
+@readable_by(*access.EFFICACY)
 def endpoint_summary(sites: Sites = None) -> pl.DataFrame:
     """Per ADEFF parameter and week: responders (RESPFL 'Y'), due (DUEFL 'Y'), not yet due, FAS."""
     return _q(
@@ -147,6 +164,7 @@ def endpoint_summary(sites: Sites = None) -> pl.DataFrame:
         "FROM adam.adeff WHERE {site} GROUP BY PARAMCD, AVISITN ORDER BY PARAMCD, AVISITN", sites)
 
 
+@readable_by(*access.EFFICACY)
 def endpoint(paramcd: str, week: int, sites: Sites = None) -> dict:
     """responders, due, not_yet_due, fas for one endpoint at one week (zeros when no row)."""
     df = endpoint_summary(sites).filter((pl.col("PARAMCD") == paramcd) & (pl.col("AVISITN") == week))
@@ -155,11 +173,13 @@ def endpoint(paramcd: str, week: int, sites: Sites = None) -> dict:
     return df.row(0, named=True)
 
 
+@readable_by(*access.EFFICACY)
 def endpoint_subjects(sites: Sites = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, PARAMCD, AVISITN, WKDT, DUEFL, RESPFL, REASON "
               "FROM adam.adeff WHERE {site} ORDER BY USUBJID, PARAMCD, AVISITN", sites)
 
 
+@readable_by(*access.SAFETY)
 def lldas_visits(sites: Sites = None, usubjid: str | None = None,
                  fas_only: bool = False) -> pl.DataFrame:
     """ADLLDAS rows; ``fas_only``: the full analysis set only (R-ENDPOINT: efficacy displays never
@@ -171,6 +191,7 @@ def lldas_visits(sites: Sites = None, usubjid: str | None = None,
               "ORDER BY USUBJID, VISITNUM", sites, u=usubjid, fas=fas_only)
 
 
+@readable_by(*access.EFFICACY)
 def change_from_week0(sites: Sites = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, PARAMCD, PARAM, AVISITN, DUEFL, BASE, AVAL, CHG "
               "FROM adam.adchg WHERE {site} ORDER BY PARAMCD, AVISITN, USUBJID", sites)
@@ -179,12 +200,14 @@ def change_from_week0(sites: Sites = None) -> pl.DataFrame:
 _FAS = "USUBJID IN (SELECT USUBJID FROM adam.adsl WHERE FASFL = 'Y')"
 
 
+@readable_by(*access.EFFICACY)
 def immunosuppressants(sites: Sites = None) -> pl.DataFrame:
     """Concomitant immunosuppressants of the full analysis set (R-ENDPOINT secondary)."""
     return _q("SELECT USUBJID, SITEID, CMDECOD, CMTRT, ASTDT, ASTDY, AENDT FROM adam.adcmis "
               f"WHERE {{site}} AND {_FAS} ORDER BY USUBJID, ASTDT", sites)
 
 
+@readable_by(*access.EFFICACY)
 def immunosuppressant_counts(sites: Sites = None) -> pl.DataFrame:
     """Subjects of the full analysis set on each immunosuppressant (R-ENDPOINT secondary)."""
     return _q("SELECT CMDECOD, count(DISTINCT USUBJID) AS subjects FROM adam.adcmis "
@@ -193,6 +216,7 @@ def immunosuppressant_counts(sites: Sites = None) -> pl.DataFrame:
 
 # ---- glucocorticoids (R-PSL) -----------------------------------------------------------------
 
+@readable_by(*access.EFFICACY)
 def psl_curve(sites: Sites = None, subjects: tuple[str, ...] | None = None) -> pl.DataFrame:
     """ADPSL reduced to what a step-after line needs: each subject's first day, every day whose
     dose differs from the day before, pulse days, and the last day. Drawn as steps, it is the
@@ -210,12 +234,14 @@ def psl_curve(sites: Sites = None, subjects: tuple[str, ...] | None = None) -> p
               all_subj=subjects is None, subj=list(subjects or []))
 
 
+@readable_by(*access.EFFICACY)
 def psl_ceilings(sites: Sites = None) -> pl.DataFrame:
     """Each dosed subject's 0.6 mg/kg/day ceiling (R-PROTOCOL), as ADSL derived it."""
     return _q("SELECT USUBJID, SITEID, WEIGHTBL, PSLCEIL AS CEILING FROM adam.adsl "
               "WHERE {site} AND PSLSTDT IS NOT NULL ORDER BY USUBJID", sites)
 
 
+@readable_by(*access.EFFICACY)
 def psl_weeks(sites: Sites = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, AVISITN, WKDT, DUEFL, PSLDOSE, CUMDOSE, CUMDOSNP, DISCFL "
               "FROM adam.adpslwk WHERE {site} ORDER BY AVISITN, USUBJID", sites)
@@ -223,19 +249,28 @@ def psl_weeks(sites: Sites = None) -> pl.DataFrame:
 
 # ---- protocol flags, warnings ----------------------------------------------------------------
 
+@readable_by(*access.EVERY_ROLE)
 def protocol_flags(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, FLAGCD, ADT, DETAIL FROM adam.protocol_flags "
               "WHERE {site} AND ($u IS NULL OR USUBJID = $u) ORDER BY ADT, USUBJID",
               sites, u=usubjid)
 
 
+@readable_by(*access.DATA_QUALITY)
 def dq_warnings(sites: Sites = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, VISIT, ADT, ITEM, DETAIL FROM adam.dq_warnings "
               "WHERE {site} ORDER BY ADT, USUBJID", sites)
 
 
+@readable_by(*access.EVERY_ROLE)
+def dq_warning_count(sites: Sites = None) -> int:
+    """How many SLEDAI-2K consistency warnings there are (the overview's count)."""
+    return _scalar_row(_q("SELECT count(*) AS n FROM adam.dq_warnings WHERE {site}", sites)).get("n", 0)
+
+
 # ---- safety (R-AE) ---------------------------------------------------------------------------
 
+@readable_by(*access.SAFETY)
 def adverse_events(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, AESEQ, AETERM, AEDECOD, AEBODSYS, AESTDTC, AEENDTC, ASTDT, "
               "ASTDTF, AENDT, ASTDY, AETOXGR, AESER, AEREL, RELFL, TRTEMFL, AESIFL, AESICAT, AEACN, "
@@ -243,6 +278,7 @@ def adverse_events(sites: Sites = None, usubjid: str | None = None) -> pl.DataFr
               "ORDER BY ASTDT, USUBJID, AESEQ", sites, u=usubjid)
 
 
+@readable_by(*access.SAFETY)
 def ae_incidence(level: str, sites: Sites = None, teae_only: bool = True) -> pl.DataFrame:
     """Subjects with at least one event per SOC (level 'AEBODSYS') or PT ('AEDECOD'), each subject
     counted once at its worst grade (R-AE); one column per worst grade and the total."""
@@ -256,6 +292,7 @@ def ae_incidence(level: str, sites: Sites = None, teae_only: bool = True) -> pl.
         + " FROM worst GROUP BY term ORDER BY subjects DESC, term", sites, teae=teae_only)
 
 
+@readable_by(*access.SAFETY)
 def aesi_by_category(sites: Sites = None) -> pl.DataFrame:
     """R-AE AESIs per category (AESICAT holds every category of an event, '; '-joined): events and
     subjects per category. One event can be in several categories, so the rows can add up to more
@@ -266,17 +303,20 @@ def aesi_by_category(sites: Sites = None) -> pl.DataFrame:
               "GROUP BY AESICAT ORDER BY AESICAT", sites)
 
 
+@readable_by(*access.SAFETY)
 def aesi_totals(sites: Sites = None) -> dict:
     """R-AE: distinct AESI events and distinct subjects with any AESI (each counted once)."""
     return _scalar_row(_q("SELECT count(*) AS events, count(DISTINCT USUBJID) AS subjects "
                           "FROM adam.adae WHERE AESIFL = 'Y' AND {site}", sites))
 
 
+@readable_by(*access.SAFETY)
 def ae_subject_count(sites: Sites = None) -> int:
     return _scalar_row(_q("SELECT count(DISTINCT USUBJID) AS n FROM adam.adae "
                           "WHERE TRTEMFL = 'Y' AND {site}", sites)).get("n", 0)
 
 
+@readable_by(*access.SAFETY)
 def infusions(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
     return _q("SELECT USUBJID, SITEID, EXSEQ, AVISIT, AVISITN, ADT, ADY, ASTDTM, AENDTM, EXDOSE, "
               "DURMIN, OOWFL, MISSFL, DOSEDVFL FROM adam.adex "
@@ -284,6 +324,7 @@ def infusions(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
               sites, u=usubjid)
 
 
+@readable_by(*access.SAFETY)
 def labs(usubjid: str) -> pl.DataFrame:
     return _q("SELECT USUBJID, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU, ANRLO, ANRHI, ANRIND, "
               "BASE, CHG FROM adam.adlb WHERE USUBJID = $u ORDER BY PARAMCD, ADT", u=usubjid)
@@ -304,12 +345,14 @@ def _read_run_log(folder: str, ver: tuple) -> list[dict]:
     return sorted(runs, key=lambda r: str(r.get("started_at") or ""), reverse=True)
 
 
+@readable_by(*access.DATA_QUALITY)
 def run_log() -> list[dict]:
     """Every run.json of the run log, newest first (``_report``: path of its report.html)."""
     folder = runs_dir(warehouse_path())
     return _read_run_log(str(folder), _run_log_version(folder))
 
 
+@readable_by(*access.DATA_QUALITY)
 def run_history() -> pl.DataFrame:
     """One row per run: who, when, outcome, files, problems, report path."""
     rows = [{
@@ -328,6 +371,7 @@ def run_history() -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
+@readable_by(*access.DATA_QUALITY)
 def latest_refused_run() -> tuple[dict | None, pl.DataFrame]:
     """The newest run with outcome 'refused' and its problems (export, file, row, column, value,
     rule, message)."""
@@ -340,6 +384,20 @@ def latest_refused_run() -> tuple[dict | None, pl.DataFrame]:
     return None, pl.DataFrame(schema={c: pl.String for c in cols})
 
 
+# ---- access log (auth's file, apart from the warehouse) -------------------------------------
+
+@readable_by(*access.DATA_QUALITY)
+def access_log(limit: int = 500) -> tuple[pl.DataFrame, int]:
+    """The newest ``limit`` access-log entries, newest first (at, event, user, page, source;
+    names that are no account's masked), and how many malformed lines were skipped."""
+    import auth
+
+    rows, malformed = auth.access_log_for_display(limit)
+    schema = {c: pl.String for c in ("at", "event", "user", "page", "source")}
+    return pl.DataFrame(rows, schema=schema), malformed
+
+
+@readable_by(*access.SAFETY)
 def new_safety_events(sites: Sites = None) -> dict:
     """Serious AEs and AESIs new since each site's previous data cut (ADAE's SAENEWFL, AESINWFL:
     new, or newly serious / newly an AESI); a site loaded once counts all its events.
