@@ -1,4 +1,4 @@
-"""The site export contract, version 1, as data.
+"""The site export contract, version 1.1, as data (and the clinical rules' tables it feeds).
 
 Single source of truth for ``../shared/spec/site-export-contract.md``: file names, columns with
 their R/C/O status, controlled terms. The Great Expectations suites in ``expectations/``, the
@@ -104,15 +104,43 @@ VISITS: dict[str, tuple[int, int | None, int | None, int | None, bool]] = {
 }
 VISITNUM_OF = {v: spec[0] for v, spec in VISITS.items()}
 
-# Laboratory tests (contract, lb.csv): code -> (standard unit, category).
+# Laboratory tests (contract, lb.csv): code -> (standard unit, category). Contract 1.1 added
+# BILI, NEUT and LYM; an export of version 1 (without them) is still valid: no test is required.
 LAB_TESTS: dict[str, tuple[str, str]] = {
     "C3": ("mg/dL", "IMMUNOLOGY"), "C4": ("mg/dL", "IMMUNOLOGY"), "CH50": ("U/mL", "IMMUNOLOGY"),
     "DDNAIGAB": ("IU/mL", "IMMUNOLOGY"), "WBC": ("10^3/uL", "HEMATOLOGY"),
     "PLAT": ("10^3/uL", "HEMATOLOGY"), "HGB": ("g/dL", "HEMATOLOGY"),
     "ALT": ("U/L", "CHEMISTRY"), "AST": ("U/L", "CHEMISTRY"), "CREAT": ("mg/dL", "CHEMISTRY"),
-    "UPCR": ("g/gCr", "URINALYSIS"), "IFNGS": ("", "EXPLORATORY"),
+    "UPCR": ("g/gCr", "URINALYSIS"), "BILI": ("mg/dL", "CHEMISTRY"),
+    "NEUT": ("10^3/uL", "HEMATOLOGY"), "LYM": ("10^3/uL", "HEMATOLOGY"),
+    "IFNGS": ("", "EXPLORATORY"),
 }
 EXPLORATORY_TESTCD_PATTERN = r"^[A-Z0-9]{1,8}$"
+
+# R-LAB: CTCAE v5.0 grades of laboratory abnormalities (the versions for a normal baseline), the
+# one home of the grading table: etl/derive/labs.py grades with it and the Labs page shows it
+# (through warehouse.queries). test -> (direction, scale, bounds of grades 1..4):
+# - "H" (increase), scale "xULN": bounds are multiples of LBSTNRHI; grade g when the value is above
+#   bound g times ULN (and at most bound g+1 times ULN): "> 3.0 - 5.0 x ULN" is grade 2.
+# - "L" (decrease), scale "abs": bounds are values in the standard unit; grade 1's upper bound is
+#   the LLN (None here); grade g when the value is below bound g (and at least bound g+1):
+#   "< 3.0 - 2.0" is grade 2. None as the last bound: the grade does not exist (HGB has no grade 4).
+CTCAE_GRADES: dict[str, tuple[str, str, tuple[float | None, ...]]] = {
+    "ALT": ("H", "xULN", (1.0, 3.0, 5.0, 20.0)),
+    "AST": ("H", "xULN", (1.0, 3.0, 5.0, 20.0)),
+    "BILI": ("H", "xULN", (1.0, 1.5, 3.0, 10.0)),
+    "CREAT": ("H", "xULN", (1.0, 1.5, 3.0, 6.0)),
+    "WBC": ("L", "abs", (None, 3.0, 2.0, 1.0)),
+    "NEUT": ("L", "abs", (None, 1.5, 1.0, 0.5)),
+    "LYM": ("L", "abs", (None, 0.8, 0.5, 0.2)),
+    "PLAT": ("L", "abs", (None, 75.0, 50.0, 25.0)),
+    "HGB": ("L", "abs", (None, 10.0, 8.0, None)),
+}
+R2A1HI_TESTS = ("ALT", "AST", "BILI", "CREAT")          # R-LAB: ratio to the ULN
+# R-LAB potential Hy's law: on one date ALT or AST > 3 x ULN and BILI > 2 x ULN (post-baseline);
+# the same multiples are the eDISH reference lines.
+HY_LAW_AMINOTRANSFERASE_X_ULN = 3.0
+HY_LAW_BILIRUBIN_X_ULN = 2.0
 
 # Vital signs: code -> (standard unit, low, high).
 VITAL_SIGNS: dict[str, tuple[str, float, float]] = {

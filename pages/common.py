@@ -37,6 +37,7 @@ PAGES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "efficacy": ("pages/page_efficacy.py", "Efficacy (LLDAS)", ":material/monitoring:", ("pi",)),
     "glucocorticoids": ("pages/page_glucocorticoids.py", "Glucocorticoids (PSL)", ":material/medication:", ("pi",)),
     "safety": ("pages/page_safety.py", "Safety", ":material/health_and_safety:", ("pi", "monitor")),
+    "labs": ("pages/page_labs.py", "Labs", ":material/biotech:", ("pi", "monitor")),
     "subject": ("pages/page_subject_profile.py", "Subject profile", ":material/person:", ("pi", "monitor")),
     "data_quality": ("pages/page_data_quality.py", "Data quality", ":material/fact_check:", ("pi", "data")),
 }
@@ -193,10 +194,13 @@ def csv_download(df: pl.DataFrame, name: str, key: str) -> None:
 
 
 def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
-          height: int | None = None) -> None:
-    """A table with its CSV download."""
+          height: int | None = None, style=None) -> None:
+    """A table with its CSV download. ``style``: a function taking and returning a pandas Styler
+    (cell colours only: what a colour says must also be in the cells' text); the CSV is the
+    unstyled frame."""
     kwargs = {"height": height} if height else {}
-    st.dataframe(df, width="stretch", hide_index=True,
+    shown = style(df.to_pandas().style) if style is not None else df
+    st.dataframe(shown, width="stretch", hide_index=True,
                  column_config=_date_columns(df) | (column_config or {}), **kwargs)
     csv_download(df, name, key or f"dl_{name}")
 

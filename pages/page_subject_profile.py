@@ -89,6 +89,36 @@ table(ex.drop("SITEID"), "subject_infusions")
 st.subheader("Adverse events")
 table(ae.drop("SITEID"), "subject_adverse_events")
 st.subheader("Laboratory results")
+# Laboratory panel (R-LAB): the chosen tests on the profile's study-day axis (x above), each with
+# its reference range as a band and its points coloured by CTCAE grade (ADLB, via queries.labs).
+lab_days = labs.filter(pl.col("ADY").is_not_null() & pl.col("AVAL").is_not_null())
+lab_codes = lab_days["PARAMCD"].unique(maintain_order=True).to_list()
+abnormal = lab_days.filter(pl.col("ATOXGR") >= 1)["PARAMCD"].unique(maintain_order=True).to_list()
+chosen_tests = st.multiselect("Tests to plot", lab_codes, default=abnormal or lab_codes[:3],
+                              key="profile_lab_tests")
+lab_panels = []
+for code in chosen_tests:
+    one = lab_days.filter(pl.col("PARAMCD") == code).with_columns(
+        pl.when(pl.col("ATOXGR").is_null()).then(pl.lit("not graded"))
+        .otherwise(pl.format("grade {}", pl.col("ATOXGR"))).alias("grade"))
+    unit = one["AVALU"].drop_nulls().first() if one["AVALU"].drop_nulls().len() else ""
+    layers = [alt.Chart(one).mark_line(color="#607d8b").encode(
+                  x=x, y=alt.Y("AVAL:Q", title=f"{code} {unit}".strip())),
+              alt.Chart(one).mark_point(filled=True, size=60).encode(
+                  x=x, y="AVAL:Q", color=alt.Color("grade:N", title="Grade", scale=alt.Scale(
+                      domain=["grade 0", "grade 1", "grade 2", "grade 3", "grade 4", "not graded"],
+                      range=["#9e9e9e", "#fdd835", "#fb8c00", "#e53935", "#6a1b9a", "#42a5f5"])),
+                  tooltip=["AVISIT", "ADT", "ADY", "AVAL", "ANRLO", "ANRHI", "grade"])]
+    band = one.select("ANRLO", "ANRHI").drop_nulls().unique()
+    if band.height:
+        layers.insert(0, alt.Chart(band).mark_rect(opacity=0.15, color="#2e7d32").encode(
+            y="ANRLO:Q", y2="ANRHI:Q"))
+    lab_panels.append(alt.layer(*layers).properties(height=110))
+if lab_panels:
+    st.altair_chart(alt.vconcat(*lab_panels), width="stretch")
+    st.caption("Shaded: the reference range. Points coloured by CTCAE v5.0 grade (R-LAB).")
+elif not lab_days.height:
+    st.caption("No laboratory value on a study day (no first infusion).")
 table(labs, "subject_labs")
 st.subheader("Protocol flags")
 table(queries.protocol_flags(usubjid=subject), "subject_flags")

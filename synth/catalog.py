@@ -54,10 +54,16 @@ LAB_DETAILS: dict[str, tuple[str, int, float | None, float | None]] = {
     "CREAT": ("Creatinine", 2, 0.46, 0.79),
     "UPCR": ("Protein/Creatinine Ratio", 2, 0.0, 0.15),
     "IFNGS": ("Interferon Gene Signature Score", 2, None, None),
+    "BILI": ("Bilirubin", 1, 0.4, 1.5),
+    "NEUT": ("Neutrophils", 2, 1.80, 7.00),
+    "LYM": ("Lymphocytes", 2, 1.00, 3.50),
 }
 # Laboratory tests drawn at every assessment visit, in the order they are listed per visit.
 ROUTINE_LABS = ("C3", "C4", "CH50", "DDNAIGAB", "WBC", "PLAT", "HGB", "ALT", "AST", "CREAT",
                 "UPCR")
+# Contract 1.1's tests, also drawn at every assessment visit. They are listed after all of a
+# subject's contract-1 rows (LBSEQ continues from there), so adding them renumbers nothing.
+CONTRACT_1_1_LABS = ("BILI", "NEUT", "LYM")
 IFNGS_VISITS = ("WEEK 0", "WEEK 12", "WEEK 24")
 
 # Vital signs: code -> (VSTEST, VSORRESU, decimals).

@@ -252,6 +252,12 @@ def corrupt_variants(frames: dict[str, pl.DataFrame], data_cut: dt.date) -> list
     variant("vs_visitnum_disagrees_with_visit", "VISIT and VISITNUM follow the schedule (R-DAY)",
             f"vs.csv:{_row(i)}: VISITNUM=4: VISITNUM does not agree with VISIT=WEEK 4 "
             f"(expected {K_VISITNUM['WEEK 4']}, R-DAY)", {"vs": _set(vs, i, "VISITNUM", "4")})
+    lb = frames["lb"]
+    i = _first(lb, pl.col("LBTESTCD") == "BILI")
+    umol = f"{float(lb.get_column('LBSTRESN')[i]) * 17.1:.0f}"     # 1 mg/dL bilirubin = 17.1 umol/L
+    variant("lb_bilirubin_not_in_mg_dl", "a contract lab test is in its standard unit (contract "
+            "1.1: BILI in mg/dL)", f"lb.csv:{_row(i)}: LBSTRESU=umol/L: LBSTRESU must be mg/dL for BILI",
+            {"lb": _set(_set(lb, i, "LBSTRESN", umol), i, "LBSTRESU", "umol/L")})
     i = _first(ds, pl.col("DSDECOD") == "ENROLLED")
     who = ds.get_column("USUBJID")[i]
     j = _first(dm, pl.col("USUBJID") == who)

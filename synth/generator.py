@@ -18,7 +18,9 @@ Every trial of at least ~10 enrolled subjects also contains, once each, the stor
 see: a withdrawal, a missed visit, an out-of-window visit, a methylprednisolone pulse, a serious
 adverse event (hospitalised), an adverse event with a partial onset date (YYYY-MM), an infusion
 related reaction, and a subject still before week 12 at the data cut. Larger trials add more of
-each at random rates. The bulk domains (qs, lb, vs) are built with numpy over the visit table;
+each at random rates. The laboratory stories (a grade-3 neutropenia, an ALT of 3-5 x ULN that
+resolves, a lymphopenia, no potential Hy's law) and contract 1.1's BILI, NEUT and LYM come from a
+stream of their own (``_safety_labs``, LAB_STREAM), so they leave every other value as it was. The bulk domains (qs, lb, vs) are built with numpy over the visit table;
 only the short per-subject stories (dm, ds, ie, ex, cm, ae) loop in Python.
 """
 from __future__ import annotations
@@ -31,8 +33,8 @@ import numpy as np
 import polars as pl
 
 from etl import contract as K
-from synth.catalog import (AE_CATALOG, AE_INDEX, DS_TERMS, IFNGS_VISITS, LAB_DETAILS,
-                           MEDICATIONS, ROUTINE_LABS, VS_DETAILS)
+from synth.catalog import (AE_CATALOG, AE_INDEX, CONTRACT_1_1_LABS, DS_TERMS, IFNGS_VISITS,
+                           LAB_DETAILS, MEDICATIONS, ROUTINE_LABS, VS_DETAILS)
 
 EPOCH = dt.date(1970, 1, 1)
 VISIT_NAMES = tuple(K.VISITS)                        # SCREENING, WEEK 0, ..., WEEK 24
@@ -52,6 +54,10 @@ PSL_LEVELS = (60.0, 55.0, 50.0, 45.0, 40.0, 35.0, 30.0, 25.0, 20.0, 17.5, 15.0, 
               7.5, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.0)
 SCREEN_FAILURE_REASONS = (("IN03",), ("EX04",), ("EX08",), ("EX05",), ("IN03", "EX08"),
                           ("EX02",), ("EX11",))
+# The contract-1.1 laboratory values (BILI, NEUT, LYM) and the laboratory stories come from their own
+# random stream, numpy.random.default_rng([seed, LAB_STREAM]): drawing them takes nothing from the
+# main stream, so every value of a trial that existed before them is unchanged.
+LAB_STREAM = 1101
 # Stories every trial holds at least once: name -> days of follow-up the subject needs.
 STORIES = {"withdrawal": 110, "missed_visit": 95, "out_of_window": 150, "pulse": 70,
            "serious_ae": 90, "partial_ae": 120, "irr": 40}
@@ -115,6 +121,7 @@ def generate_trial(seed: int, n_subjects: int, n_sites: int, data_cut: dt.date, 
     visit_table = _visit_table(subjects)
     labs = _lab_values(rng, subjects, visit_table, clinical)
     items = _sledai_items(subjects, visit_table, clinical, labs)
+    labs = _safety_labs(np.random.default_rng([seed, LAB_STREAM]), subjects, visit_table, labs)
     for s in subjects:
         if s.enrolled:
             _ae(rng, s, rows)
@@ -578,6 +585,57 @@ def _lab_values(rng, subjects, vt, clin) -> dict[str, np.ndarray]:
     return labs
 
 
+def _safety_labs(lab_rng, subjects, vt, labs) -> dict[str, np.ndarray]:
+    """Contract 1.1's BILI, NEUT and LYM at every assessment visit, and the laboratory stories a
+    safety committee must see, once each where a subject fits (R-LAB grades):
+
+    - a grade-3 neutropenia (NEUT < 1.0 and >= 0.5 x10^3/uL) at the post-baseline visit with the
+      lowest WBC; the lymphocytes make up the rest of that WBC (relative lymphocytosis);
+    - an ALT above 3 and at most 5 x ULN (grade 2) at a post-baseline visit, back within the range
+      at the subject's next visit (that ALT value is the only contract-1 value the stories change);
+    - a grade-2 lymphopenia (LYM < 0.8 and >= 0.5) at a post-baseline visit;
+    - no potential Hy's law case: bilirubin stays within its range throughout.
+
+    The differential is a share of the reported WBC, which no story changes (the SLEDAI-2K
+    LEUKOPEN item is derived from it): NEUT + LYM <= WBC on every row. Drawn from ``lab_rng`` only
+    (see LAB_STREAM); returns a new dict, ``labs`` is not modified."""
+    n, sj, m = len(subjects), vt["subj"], len(vt["subj"])
+    wbc = labs["WBC"]
+    lym_share = np.clip(lab_rng.uniform(0.26, 0.36, n)[sj] + lab_rng.normal(0, 0.015, m), 0.2, 0.42)
+    other_share = np.clip(lab_rng.uniform(0.07, 0.11, n)[sj] + lab_rng.normal(0, 0.01, m), 0.05, 0.14)
+    bili = np.clip(lab_rng.uniform(0.4, 0.9, n)[sj] + lab_rng.normal(0, 0.08, m), 0.2, 1.3)
+    lym = wbc * lym_share
+    neut = wbc * (1 - lym_share - other_share)
+    alt = labs["ALT"].copy()
+    t1 = np.array([s.t1 for s in subjects])[sj]
+    enrolled = np.array([s.enrolled for s in subjects])[sj]
+    post = np.nonzero(enrolled & (vt["day"] > t1))[0]         # after day 1, within observation
+    used: set[int] = set()
+    if post.size:
+        row = int(post[np.argmin(wbc[post])])                   # the lowest post-baseline WBC
+        neut[row] = lab_rng.uniform(0.6, 0.95)
+        lym[row] = wbc[row] * (1 - other_share[row]) - neut[row]
+        used.add(int(sj[row]))
+    alt_uln = LAB_DETAILS["ALT"][3]
+    nxt = np.r_[post[1:], -1] if post.size else post
+    resolves = [int(r) for r, q in zip(post, nxt)
+                if q == r + 1 and sj[q] == sj[r] and alt[q] <= alt_uln and int(sj[r]) not in used]
+    if resolves:
+        row = resolves[int(lab_rng.integers(0, len(resolves)))]
+        alt[row] = alt_uln * lab_rng.uniform(3.3, 4.6)         # 75.9 .. 105.8 U/L with ULN 23
+        used.add(int(sj[row]))
+    free = [int(r) for r in post if int(sj[r]) not in used]
+    if free:
+        row = free[int(lab_rng.integers(0, len(free)))]
+        lym[row] = lab_rng.uniform(0.55, 0.75)
+        neut[row] = wbc[row] * (1 - other_share[row]) - lym[row]
+    out = dict(labs)
+    out["ALT"] = np.round(alt, LAB_DETAILS["ALT"][1])
+    for code, values in (("BILI", bili), ("NEUT", neut), ("LYM", lym)):
+        out[code] = np.round(values, LAB_DETAILS[code][1])
+    return out
+
+
 def _sledai_items(subjects, vt, clin, labs) -> np.ndarray:
     """Presence matrix (visit rows x 24 descriptors), in SLEDAI_CODES order."""
     sj, v = vt["subj"], vt["visit"]
@@ -697,7 +755,10 @@ def _lb_frame(rng, subjects, vt, labs) -> pl.DataFrame:
     ifn_visit = np.isin(names[vt["visit"]], IFNGS_VISITS) & np.array(
         [s.enrolled for s in subjects])[vt["subj"]]
     parts = []
-    for t_i, code in enumerate(list(ROUTINE_LABS) + ["IFNGS"]):
+    # Block 0: the contract-1 tests per visit; block 1: contract 1.1's, after all of the subject's
+    # block-0 rows (so the contract-1 rows keep their LBSEQ).
+    tests = [(0, code) for code in list(ROUTINE_LABS) + ["IFNGS"]] + [(1, c) for c in CONTRACT_1_1_LABS]
+    for t_i, (block, code) in enumerate(tests):
         rows = np.arange(m) if code != "IFNGS" else np.nonzero(ifn_visit)[0]
         unit, cat = K.LAB_TESTS[code]
         name, dec, lo, hi = LAB_DETAILS[code]
@@ -705,13 +766,14 @@ def _lb_frame(rng, subjects, vt, labs) -> pl.DataFrame:
         done = text.is_not_null()
         unit_or_null = pl.when(done & (pl.lit(unit) != "")).then(pl.lit(unit))
         parts.append(pl.DataFrame({"_row": pl.Series(rows), "LBORRES": text}).with_columns(
+            pl.Series("_subj", vt["subj"][rows]), pl.lit(block).alias("_block"),
             pl.lit(t_i).alias("_t"), pl.lit(code).alias("LBTESTCD"), pl.lit(name).alias("LBTEST"),
             pl.lit(cat).alias("LBCAT"), pl.col("LBORRES").alias("LBSTRESN"),
             unit_or_null.alias("LBORRESU"), unit_or_null.alias("LBSTRESU"),
             pl.lit(None if lo is None else f"{lo:.{dec}f}", dtype=pl.String).alias("LBSTNRLO"),
             pl.lit(None if hi is None else f"{hi:.{dec}f}", dtype=pl.String).alias("LBSTNRHI"),
             pl.when(~done).then(pl.lit("NOT DONE")).alias("LBSTAT")))
-    df = pl.concat(parts, how="diagonal").sort(["_row", "_t"])
+    df = pl.concat(parts, how="diagonal").sort(["_subj", "_block", "_row", "_t"])
     rows = df.get_column("_row")
     df = df.with_columns(**{c: visits.get_column(c).gather(rows) for c in visits.columns})
     return _finish("lb", df, "LBDTC")

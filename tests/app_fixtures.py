@@ -16,6 +16,14 @@ AEs: 01-001 seq 1 Herpes zoster grade 2 (AESI), seq 2 Nasopharyngitis grade 1;
 Verbatim terms are hostile on purpose: '<script>...', a Markdown link, a SQL injection.
 Protocol flags: 01-001 INFUSION_MISSED; 02-001 PSL_ABOVE_7_5_WK12 (10 mg/day at week 12: the C4
 result, an efficacy flag that only the PI may see).
+Labs (R-LAB, graded by hand from the CTCAE table; NEUT LLN 1.8, ALT ULN 40, BILI ULN 1.2):
+  01-001 NEUT day 1 3.1 (baseline, grade 0), day 29 0.8 (< 1.0, >= 0.5: grade 3, worst), day 57 1.6
+         (grade 1); ALT day 1 20 (0.5 x, baseline), day 29 130 (3.25 x: grade 2) with BILI 0.6 (0.5 x)
+  02-001 NEUT day 1 1.4 (baseline, grade 2), day 29 1.2 (grade 2, worst); no baseline ALT / BILI;
+         day 57 ALT 130 (3.25 x, grade 2) and BILI 2.5 (2.083 x, grade 2) on one date: Hy's law
+So worst NEUT: N 2, grade 2 1 (50%), grade 3 1 (50%); shift NEUT 0 -> 3 and 2 -> 2; ALT 2 / 2 at
+grade 2 (shift 0 -> 2 and missing -> 2); eDISH 01-001 Temple's corollary, 02-001 possible Hy's law
+range; potential Hy's law: 02-001 (HYLAWFL Y) only; grade >= 3 listing: 01-001's NEUT 0.8.
 """
 from __future__ import annotations
 
@@ -127,7 +135,24 @@ INSERTS = """
       ($u1, '01', 'INFUSION_MISSED', '2024-02-09', 'WEEK 4 infusion missing though due'),
       ($u4, '02', 'PSL_ABOVE_7_5_WK12', '2024-04-15', '10 mg/day on the week-12 date; target <= 7.5');
     INSERT INTO adam.dq_warnings (USUBJID, SITEID, VISIT, ADT, ITEM, DETAIL) VALUES
-      ($u4, '02', 'WEEK 12', '2024-04-15', 'LOWCOMP', 'LOWCOMP absent while C3 below LBSTNRLO')
+      ($u4, '02', 'WEEK 12', '2024-04-15', 'LOWCOMP', 'LOWCOMP absent while C3 below LBSTNRLO');
+    INSERT INTO adam.adlb (USUBJID, SITEID, LBSEQ, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU, ANRLO,
+        ANRHI, ABLFL, BASE, R2A1HI, ATOXGRL, ATOXGRH, BTOXGRL, BTOXGRH, POSTBLFL, WGRLOFL, WGRHIFL) VALUES
+      ($u1, '01', 11, 'NEUT', 'Neutrophils', 'WEEK 0', '2024-01-12', 1, 3.1, '10^3/uL', 1.8, 7.0, 'Y', 3.1, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL),
+      ($u1, '01', 12, 'NEUT', 'Neutrophils', 'WEEK 4', '2024-02-09', 29, 0.8, '10^3/uL', 1.8, 7.0, NULL, 3.1, NULL, 3, NULL, 0, NULL, 'Y', 'Y', NULL),
+      ($u1, '01', 13, 'NEUT', 'Neutrophils', 'WEEK 8', '2024-03-08', 57, 1.6, '10^3/uL', 1.8, 7.0, NULL, 3.1, NULL, 1, NULL, 0, NULL, 'Y', NULL, NULL),
+      ($u1, '01', 14, 'ALT', 'Alanine Aminotransferase', 'WEEK 0', '2024-01-12', 1, 20, 'U/L', 7, 40, 'Y', 20, 0.5, NULL, 0, NULL, 0, NULL, NULL, NULL),
+      ($u1, '01', 15, 'ALT', 'Alanine Aminotransferase', 'WEEK 4', '2024-02-09', 29, 130, 'U/L', 7, 40, NULL, 20, 3.25, NULL, 2, NULL, 0, 'Y', NULL, 'Y'),
+      ($u1, '01', 16, 'BILI', 'Bilirubin', 'WEEK 4', '2024-02-09', 29, 0.6, 'mg/dL', 0.4, 1.2, NULL, NULL, 0.5, NULL, 0, NULL, NULL, 'Y', NULL, 'Y'),
+      ($u4, '02', 11, 'NEUT', 'Neutrophils', 'WEEK 0', '2024-01-22', 1, 1.4, '10^3/uL', 1.8, 7.0, 'Y', 1.4, NULL, 2, NULL, 2, NULL, NULL, NULL, NULL),
+      ($u4, '02', 12, 'NEUT', 'Neutrophils', 'WEEK 4', '2024-02-19', 29, 1.2, '10^3/uL', 1.8, 7.0, NULL, 1.4, NULL, 2, NULL, 2, NULL, 'Y', 'Y', NULL),
+      ($u4, '02', 13, 'ALT', 'Alanine Aminotransferase', 'WEEK 8', '2024-03-18', 57, 130, 'U/L', 7, 40, NULL, NULL, 3.25, NULL, 2, NULL, NULL, 'Y', NULL, 'Y'),
+      ($u4, '02', 14, 'BILI', 'Bilirubin', 'WEEK 8', '2024-03-18', 57, 2.5, 'mg/dL', 0.4, 1.2, NULL, NULL, 2.083333333, NULL, 2, NULL, NULL, 'Y', NULL, 'Y');
+    INSERT INTO adam.edish (USUBJID, SITEID, AMTPKULN, AMTPKCD, BILPKULN, EDISHQ, HYLAWFL, HYLAWDT,
+        HYLAWDY, HYAMTULN, HYBILULN) VALUES
+      ($u1, '01', 3.25, 'ALT', 0.5, 'Temple''s corollary', 'N', NULL, NULL, NULL, NULL),
+      ($u4, '02', 3.25, 'ALT', 2.083333333, 'Possible Hy''s law range', 'Y', '2024-03-18', 57, 3.25, 2.083333333);
+    UPDATE adam.adsl SET HYLAWFL = CASE WHEN USUBJID = $u4 THEN 'Y' WHEN FASFL = 'Y' THEN 'N' END
 """
 
 
@@ -167,7 +192,8 @@ def write_users(path: Path) -> Path:
 APP = PROJECT_ROOT / "app.py"
 PAGE_FILES = {"overview": "pages/page_overview.py", "enrollment": "pages/page_enrollment.py",
               "efficacy": "pages/page_efficacy.py", "glucocorticoids": "pages/page_glucocorticoids.py",
-              "safety": "pages/page_safety.py", "subject": "pages/page_subject_profile.py",
+              "safety": "pages/page_safety.py", "labs": "pages/page_labs.py",
+              "subject": "pages/page_subject_profile.py",
               "data_quality": "pages/page_data_quality.py"}
 
 

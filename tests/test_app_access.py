@@ -10,7 +10,7 @@ import auth
 from tests.app_fixtures import (hand_built_files, PAGE_FILES, metric, new_app, sign_in, texts)
 from warehouse import DEFAULT_WAREHOUSE, PROJECT_ROOT
 
-EXPECTED = {"pi": set(PAGE_FILES), "monitor": {"overview", "enrollment", "safety", "subject"},
+EXPECTED = {"pi": set(PAGE_FILES), "monitor": {"overview", "enrollment", "safety", "labs", "subject"},
             "data": {"data_quality", "enrollment"}}
 
 

@@ -23,7 +23,7 @@ def test_frac_treats_missing_counts_as_zero():
 
 def test_roles_pages_match_issue_6():
     assert pages_for("pi") == list(PAGES)
-    assert set(pages_for("monitor")) == {"overview", "enrollment", "safety", "subject"}
+    assert set(pages_for("monitor")) == {"overview", "enrollment", "safety", "labs", "subject"}
     assert set(pages_for("data")) == {"data_quality", "enrollment"}
     assert "efficacy" not in pages_for("data") and "glucocorticoids" not in pages_for("data")
 

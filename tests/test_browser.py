@@ -136,6 +136,7 @@ LAST_ELEMENT = {
     "Efficacy (LLDAS)": "Download immunosuppressants (CSV)",
     "Glucocorticoids (PSL)": "Download taper_flags (CSV)",
     "Safety": "Download infusions (CSV)",
+    "Labs": "Download hys_law (CSV)",
     "Subject profile": "Download subject_flags (CSV)",
     "Data quality": "Download access_log (CSV)",
 }
@@ -204,7 +205,7 @@ def test_pi_opens_every_page_and_sees_its_figures(page, server, demo_warehouse):
 
     sign_in(page, server, "pi")
     assert nav_titles(page) == ["Overview", "Enrollment", "Efficacy (LLDAS)",
-                                "Glucocorticoids (PSL)", "Safety", "Subject profile",
+                                "Glucocorticoids (PSL)", "Safety", "Labs", "Subject profile",
                                 "Data quality"]
 
     text = open_page(page, "Overview", "01-overview")
@@ -259,7 +260,7 @@ def test_site_filter_changes_the_enrolled_count(page, server):
 
 def test_monitoring_committee_sees_only_its_pages(page, server):
     sign_in(page, server, "monitor")
-    assert nav_titles(page) == ["Overview", "Enrollment", "Safety", "Subject profile"]
+    assert nav_titles(page) == ["Overview", "Enrollment", "Safety", "Labs", "Subject profile"]
     text = open_page(page, "Safety", "09-monitor-safety")
     assert "Serious adverse events" in text
 
@@ -422,3 +423,38 @@ def test_a_download_address_does_not_outlive_its_click(page, server):
             break
         time.sleep(0.1)
     assert media_status(url) == 404
+
+
+def test_labs_page_shows_the_demo_neutropenia_counted_from_the_csv(page, server):
+    """R-LAB, recounted here from the demo's dm, ds, lb.csv and export.json with the csv module:
+    post-baseline = after the first infusion (RFSTDTC) and on or before the end of observation
+    (the DISPOSITION EVENT date, else the site's data cut); a subject's worst NEUT is grade 3 when
+    its lowest post-baseline value is below 1.0 and at least 0.5 x10^3/uL. N = subjects with a
+    post-baseline NEUT. The Labs page must say that count over N, in words."""
+    import json
+    cut = {json.loads((site / "export.json").read_text())["siteid"]:
+           json.loads((site / "export.json").read_text())["data_cut"] for site in DEMO.iterdir()}
+    first = {r["USUBJID"]: r["RFSTDTC"] for r in demo_rows("dm") if r["RFSTDTC"]}
+    end = {r["USUBJID"]: r["DSSTDTC"] for r in demo_rows("ds") if r["DSCAT"] == "DISPOSITION EVENT"}
+    post: dict[str, list[float]] = {}
+    liver: dict[tuple[str, str], dict[str, float]] = {}     # (subject, date) -> test -> x ULN
+    for r in demo_rows("lb"):
+        u = r["USUBJID"]
+        if not r["LBSTRESN"] or u not in first or not first[u] < r["LBDTC"] <= end.get(u, cut[u.split("-")[1]]):
+            continue
+        if r["LBTESTCD"] == "NEUT":
+            post.setdefault(u, []).append(float(r["LBSTRESN"]))
+        if r["LBTESTCD"] in ("ALT", "AST", "BILI"):
+            liver.setdefault((u, r["LBDTC"]), {})[r["LBTESTCD"]] = float(r["LBSTRESN"]) / float(r["LBSTNRHI"])
+    n3 = sum(1 for values in post.values() if 0.5 <= min(values) < 1.0)
+    n = len(post)
+    assert n3 >= 1, "the demo trial must hold a grade-3 neutropenia"
+    hy = sorted({u for (u, _), x in liver.items()
+                 if max(x.get("ALT", 0), x.get("AST", 0)) > 3 and x.get("BILI", 0) > 2})
+
+    sign_in(page, server, "pi")
+    text = open_page(page, "Labs", "14-labs")
+    assert f"NEUT decreased: {n3} / {n} ({round(100 * n3 / n)}%) subjects" in text
+    assert "Shift tables" in text and "eDISH" in text
+    assert ("Potential Hy's law (ALT or AST > 3 × ULN and BILI > 2 × ULN on one date, post-baseline): "
+            + (", ".join(hy) or "none")) in text

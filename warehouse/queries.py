@@ -22,6 +22,9 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from etl.contract import (CTCAE_GRADES, HY_LAW_AMINOTRANSFERASE_X_ULN, HY_LAW_BILIRUBIN_X_ULN,
+                          R2A1HI_TESTS)
+from etl.derive.labs import EDISH_QUADRANTS
 from warehouse import access, runs_dir, warehouse_path
 from warehouse.access import readable_by
 
@@ -326,8 +329,11 @@ def infusions(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
 
 @readable_by(*access.SAFETY)
 def labs(usubjid: str) -> pl.DataFrame:
+    """One subject's ADLB records, with R-LAB's ratio to the ULN, the grade of the direction the
+    test is graded for (ATOXGR, :data:`_GRADE`), the baseline flag and the post-baseline flag."""
     return _q("SELECT USUBJID, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU, ANRLO, ANRHI, ANRIND, "
-              "BASE, CHG FROM adam.adlb WHERE USUBJID = $u ORDER BY PARAMCD, ADT", u=usubjid)
+              f"BASE, CHG, R2A1HI, {_GRADE} AS ATOXGR, ABLFL, POSTBLFL FROM adam.adlb "
+              "WHERE USUBJID = $u ORDER BY PARAMCD, ADT", u=usubjid)
 
 
 # ---- run log (live record, beside the warehouse; read even when no warehouse exists) ----------
@@ -410,3 +416,195 @@ def new_safety_events(sites: Sites = None) -> dict:
               "AND PREV_DATACUT IS NOT NULL ORDER BY SITEID", sites)
     return {"sae": counts.get("sae", 0), "aesi": counts.get("aesi", 0),
             "previous_cuts": dict(cuts.iter_rows())}
+
+# ---- laboratory safety (R-LAB) -------------------------------------------------------------
+# The grades, the baseline, the post-baseline window, the worst grade and Hy's law are ADLB's and
+# adam.edish's (etl/derive/labs.py); here they are only counted. No test is graded in both
+# directions, so the grade of a record is the one of its test's direction: ATOXGR below.
+
+_GRADE = "coalesce(ATOXGRL, ATOXGRH)"
+DIRECTION = {"L": "decreased", "H": "increased"}
+GRADES = (0, 1, 2, 3, 4)
+
+
+@readable_by(*access.SAFETY)
+def lab_grade_criteria() -> pl.DataFrame:
+    """R-LAB's CTCAE v5.0 table as text, one row per graded test (etl.contract.CTCAE_GRADES, the
+    table the ETL grades with): PARAMCD, direction, 'grade 1' .. 'grade 4' ('–' where the grade
+    does not exist, e.g. HGB grade 4)."""
+    rows = []
+    for code, (d, _scale, bounds) in CTCAE_GRADES.items():
+        row = {"PARAMCD": code, "direction": DIRECTION[d]}
+        for g in range(1, 5):
+            lo, hi = bounds[g - 1], bounds[g] if g < 4 else None
+            if lo is None and g > 1:
+                text = "–"
+            elif d == "H":
+                a = "ULN" if lo == 1.0 else f"{_num(lo)}×ULN"
+                text = f"> {a} – {_num(hi)}×ULN" if hi is not None else f"> {a}"
+            else:
+                a = "LLN" if lo is None else _num(lo)
+                text = f"< {a} – {_num(hi)}" if hi is not None else f"< {a}"
+            row[f"grade {g}"] = text
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def _num(x: float) -> str:
+    """As R-LAB writes its bounds: '3.0', '0.5', '20.0', but platelets' '75'."""
+    return f"{x:g}" if x >= 25 else f"{x:.1f}"
+
+
+@readable_by(*access.SAFETY)
+def hy_law_multiples() -> dict:
+    """R-LAB's potential Hy's law multiples of the ULN (the eDISH reference lines), the eDISH
+    quadrant names in order upper right, upper left, lower right, lower left, and the tests that
+    have a ratio to the ULN."""
+    return {"aminotransferase": HY_LAW_AMINOTRANSFERASE_X_ULN, "bilirubin": HY_LAW_BILIRUBIN_X_ULN,
+            "quadrants": EDISH_QUADRANTS, "ratio_tests": R2A1HI_TESTS}
+
+
+@readable_by(*access.SAFETY)
+def lab_tests(sites: Sites = None) -> pl.DataFrame:
+    """The tests in ADLB: PARAMCD, PARAM, AVALU, GRADED (the R-LAB table grades it); graded tests
+    first in the table's order, then the others by code."""
+    order = {c: i for i, c in enumerate(CTCAE_GRADES)}
+    df = _q("SELECT PARAMCD, any_value(PARAM) AS PARAM, any_value(AVALU) AS AVALU FROM adam.adlb "
+            "WHERE {site} GROUP BY PARAMCD", sites)
+    return (df.with_columns(GRADED=pl.col("PARAMCD").is_in(list(CTCAE_GRADES)),
+                            _o=pl.col("PARAMCD").replace_strict(order, default=len(order),
+                                                                return_dtype=pl.Int32))
+            .sort("_o", "PARAMCD").drop("_o"))
+
+
+def _worst(sites: Sites) -> pl.DataFrame:
+    """One row per subject, graded test and direction: the worst post-baseline grade (the WGRLOFL /
+    WGRHIFL record) and the baseline grade (BTOXGRL / BTOXGRH), with N per test: subjects with a
+    post-baseline value of that test (R-LAB's denominator)."""
+    return _q(
+        "WITH n AS (SELECT PARAMCD, count(DISTINCT USUBJID) AS N FROM adam.adlb "
+        "  WHERE POSTBLFL = 'Y' AND AVAL IS NOT NULL AND {site} GROUP BY PARAMCD), "
+        "w AS (SELECT USUBJID, PARAMCD, 'decreased' AS direction, ATOXGRL AS WORST, BTOXGRL AS BASEGR "
+        "  FROM adam.adlb WHERE WGRLOFL = 'Y' AND {site} "
+        "  UNION ALL SELECT USUBJID, PARAMCD, 'increased', ATOXGRH, BTOXGRH "
+        "  FROM adam.adlb WHERE WGRHIFL = 'Y' AND {site}) "
+        "SELECT w.*, n.N FROM w JOIN n USING (PARAMCD) ORDER BY PARAMCD, USUBJID", sites)
+
+
+def _graded_order(df: pl.DataFrame) -> pl.DataFrame:
+    order = {c: i for i, c in enumerate(CTCAE_GRADES)}
+    return df.with_columns(_o=pl.col("PARAMCD").replace_strict(order, default=len(order),
+                                                               return_dtype=pl.Int32))
+
+
+@readable_by(*access.SAFETY)
+def lab_worst_grade_counts(sites: Sites = None) -> pl.DataFrame:
+    """R-LAB worst post-baseline grade by test, long: PARAMCD, direction, grade (0-4; only the
+    grades the table has for the test), n (subjects whose worst grade it is), N (subjects with a
+    post-baseline value of the test). Every grade has a row, 0 included."""
+    w = _worst(sites)
+    counts = w.group_by("PARAMCD", "direction", "WORST").agg(n=pl.len())
+    rows = []
+    for code, (d, _scale, bounds) in CTCAE_GRADES.items():
+        sub = w.filter(pl.col("PARAMCD") == code)
+        if not sub.height:
+            continue
+        top = max(g for g in range(1, 5) if g == 1 or bounds[g - 1] is not None)
+        for g in range(0, top + 1):
+            hit = counts.filter((pl.col("PARAMCD") == code) & (pl.col("WORST") == g))
+            rows.append({"PARAMCD": code, "direction": DIRECTION[d], "grade": g,
+                         "n": int(hit["n"].sum()), "N": int(sub["N"][0])})
+    return pl.DataFrame(rows, schema={"PARAMCD": pl.String, "direction": pl.String,
+                                      "grade": pl.Int64, "n": pl.Int64, "N": pl.Int64})
+
+
+def _n_pct(n: int, d: int) -> str:
+    return f"{n} ({round(100 * n / d)}%)" if d else f"{n}"
+
+
+@readable_by(*access.SAFETY)
+def lab_worst_grades(sites: Sites = None) -> pl.DataFrame:
+    """R-LAB worst post-baseline grade by test, one row per graded test with a post-baseline value:
+    PARAMCD, direction, N, 'grade 0' .. 'grade 4' as 'n (% of N)' ('–' for a grade the table does
+    not have), 'grade ≥ 3' likewise, and n3 (the number of subjects at grade 3 or 4)."""
+    long = lab_worst_grade_counts(sites)
+    rows = []
+    for (code, direction), g in long.group_by("PARAMCD", "direction", maintain_order=True):
+        N = int(g["N"][0])
+        row = {"PARAMCD": code, "direction": direction, "N": N}
+        for grade in GRADES:
+            hit = g.filter(pl.col("grade") == grade)
+            row[f"grade {grade}"] = _n_pct(int(hit["n"][0]), N) if hit.height else "–"
+        n3 = int(g.filter(pl.col("grade") >= 3)["n"].sum())
+        row["grade ≥ 3"], row["n3"] = _n_pct(n3, N), n3
+        rows.append(row)
+    schema = {"PARAMCD": pl.String, "direction": pl.String, "N": pl.Int64,
+              **{f"grade {g}": pl.String for g in GRADES}, "grade ≥ 3": pl.String, "n3": pl.Int64}
+    return pl.DataFrame(rows, schema=schema)
+
+
+@readable_by(*access.SAFETY)
+def lab_shift(sites: Sites = None) -> pl.DataFrame:
+    """R-LAB shift table: subjects by baseline grade -> worst post-baseline grade, per graded test:
+    PARAMCD, direction, 'baseline grade' ('0'..'4', or 'missing' without a baseline value),
+    'worst 0' .. 'worst 4' (subjects), total. Only combinations of the test's subjects."""
+    w = _graded_order(_worst(sites)).with_columns(
+        pl.col("BASEGR").cast(pl.String).fill_null("missing").alias("baseline grade"))
+    if not w.height:
+        return pl.DataFrame(schema={"PARAMCD": pl.String, "direction": pl.String,
+                                    "baseline grade": pl.String,
+                                    **{f"worst {g}": pl.Int64 for g in GRADES}, "total": pl.Int64})
+    return (w.group_by("_o", "PARAMCD", "direction", "baseline grade")
+            .agg(*[(pl.col("WORST") == g).sum().cast(pl.Int64).alias(f"worst {g}") for g in GRADES],
+                 total=pl.len().cast(pl.Int64))
+            .sort("_o", "baseline grade").drop("_o"))
+
+
+@readable_by(*access.SAFETY)
+def lab_values(paramcd: str, sites: Sites = None) -> pl.DataFrame:
+    """One test's values of dosed subjects over study day (R-DAY), for the values-over-time chart:
+    USUBJID, SITEID, AVISIT, ADT, ADY, AVAL, AVALU, ANRLO, ANRHI, R2A1HI, ATOXGR, ABLFL,
+    POSTBLFL."""
+    return _q("SELECT USUBJID, SITEID, AVISIT, ADT, ADY, AVAL, AVALU, ANRLO, ANRHI, R2A1HI, "
+              f"{_GRADE} AS ATOXGR, ABLFL, POSTBLFL FROM adam.adlb "
+              "WHERE PARAMCD = $p AND ADY IS NOT NULL AND AVAL IS NOT NULL AND {site} "
+              "ORDER BY USUBJID, ADT", sites, p=paramcd)
+
+
+_FAS_SUBJECTS = "USUBJID IN (SELECT USUBJID FROM adam.adsl WHERE FASFL = 'Y')"
+
+
+@readable_by(*access.SAFETY)
+def lab_grade3_listing(sites: Sites = None) -> pl.DataFrame:
+    """R-LAB: every value of grade 3 or 4 of a FAS subject, baseline and screening included (the
+    POSTBLFL column tells them apart), in date order."""
+    return _q("SELECT USUBJID, SITEID, PARAMCD, PARAM, AVISIT, ADT, ADY, AVAL, AVALU, ANRLO, ANRHI, "
+              f"R2A1HI, {_GRADE} AS ATOXGR, ABLFL, POSTBLFL FROM adam.adlb "
+              f"WHERE {_GRADE} >= 3 AND {{site}} AND {_FAS_SUBJECTS} ORDER BY ADT, USUBJID, PARAMCD",
+              sites)
+
+
+
+@readable_by(*access.SAFETY)
+def edish_points(sites: Sites = None) -> pl.DataFrame:
+    """R-LAB eDISH, one point per FAS subject with both post-baseline peaks: USUBJID, SITEID,
+    AMTPKULN (peak ALT or AST x ULN), AMTPKCD, BILPKULN (peak BILI x ULN), EDISHQ, HYLAWFL."""
+    return _q("SELECT USUBJID, SITEID, AMTPKULN, AMTPKCD, BILPKULN, EDISHQ, HYLAWFL FROM adam.edish "
+              "WHERE AMTPKULN IS NOT NULL AND BILPKULN IS NOT NULL AND {site} ORDER BY USUBJID", sites)
+
+
+@readable_by(*access.SAFETY)
+def edish_quadrant_counts(sites: Sites = None) -> pl.DataFrame:
+    """Subjects per eDISH quadrant (every quadrant, 0 included), with N = subjects plotted."""
+    pts = edish_points(sites)
+    return pl.DataFrame({"quadrant": list(EDISH_QUADRANTS),
+                         "subjects": [int((pts["EDISHQ"] == q).sum()) for q in EDISH_QUADRANTS],
+                         "N": [pts.height] * len(EDISH_QUADRANTS)})
+
+
+@readable_by(*access.SAFETY)
+def hys_law_cases(sites: Sites = None) -> pl.DataFrame:
+    """R-LAB potential Hy's law: the FAS subjects with ALT or AST > 3 x ULN and BILI > 2 x ULN on
+    one post-baseline date (ADSL.HYLAWFL 'Y'), with their first such date and its ratios."""
+    return _q("SELECT USUBJID, SITEID, HYLAWDT, HYLAWDY, HYAMTULN, HYBILULN, AMTPKULN, BILPKULN "
+              "FROM adam.edish WHERE HYLAWFL = 'Y' AND {site} ORDER BY USUBJID", sites)

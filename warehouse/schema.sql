@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS adam.adsl (
     OBSENDT DATE,            -- R-DAY end of observation: EOSDT or DATACUT, whichever is first
     OBSENDY INTEGER,         -- its study day: the last observed study day
     SUBJSTAT VARCHAR,        -- 'SCREEN FAILED','ON TREATMENT','REACHED WEEK 12','COMPLETED WEEK 24','DISCONTINUED','ENROLLED, NOT DOSED'
-    PSLCEIL DOUBLE           -- R-PROTOCOL ceiling for the first 14 days of PSL: 0.6 mg/kg x WEIGHTBL (mg/day)
+    PSLCEIL DOUBLE,          -- R-PROTOCOL ceiling for the first 14 days of PSL: 0.6 mg/kg x WEIGHTBL (mg/day)
+    HYLAWFL VARCHAR          -- R-LAB potential Hy's law: 'Y'/'N' for FAS subjects (adam.edish), null otherwise
 );
 
 -- R-ENROL: enrollment against the target, trial-wide (the target of 10 is the trial's), at the
@@ -108,7 +109,8 @@ CREATE TABLE IF NOT EXISTS adam.adae (
     AESINWFL VARCHAR   -- 'Y' AESI now, and new or not an AESI in the previous export
 );
 
--- ADLB: labs with change from week 0 and range flags.
+-- ADLB: labs with range flags, ratio to the ULN, CTCAE v5 grades, baseline and worst post-baseline
+-- grades (R-LAB, R-DAY). One row per lb.csv record with a result (NOT DONE rows are left out).
 CREATE TABLE IF NOT EXISTS adam.adlb (
     USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, LBSEQ INTEGER,
     PARAMCD VARCHAR NOT NULL, PARAM VARCHAR, LBCAT VARCHAR,
@@ -116,9 +118,30 @@ CREATE TABLE IF NOT EXISTS adam.adlb (
     ADT DATE, ADY INTEGER,
     AVAL DOUBLE, AVALU VARCHAR, ANRLO DOUBLE, ANRHI DOUBLE,
     ANRIND VARCHAR,              -- 'LOW' / 'NORMAL' / 'HIGH' / null
-    ABLFL VARCHAR,               -- 'Y' on the week-0 record
-    BASE DOUBLE, CHG DOUBLE,
-    OOWFL VARCHAR
+    ABLFL VARCHAR,               -- 'Y' on the R-LAB baseline record: latest value on or before day 1 (WEEK 0, else screening)
+    BASE DOUBLE,                 -- AVAL of the baseline record, on every record of the subject and test
+    CHG DOUBLE,                  -- AVAL - BASE on records after week 0
+    OOWFL VARCHAR,
+    R2A1HI DOUBLE,               -- AVAL / ANRHI (ALT, AST, BILI, CREAT), 9 decimals
+    ATOXGRL INTEGER,             -- CTCAE v5 grade of a decrease, 0-4 (WBC, NEUT, LYM, PLAT; HGB 0-3); null: no grade
+    ATOXGRH INTEGER,             -- CTCAE v5 grade of an increase, 0-4 (ALT, AST, BILI, CREAT); null: no grade
+    BTOXGRL INTEGER, BTOXGRH INTEGER,  -- the baseline record's grades, on every record of the subject and test
+    POSTBLFL VARCHAR,            -- 'Y' post-baseline: after day 1 and on or before ADSL.OBSENDT (R-LAB, R-DAY)
+    WGRLOFL VARCHAR,             -- 'Y' on the one post-baseline record holding the worst ATOXGRL (tie: earliest)
+    WGRHIFL VARCHAR              -- 'Y' on the one post-baseline record holding the worst ATOXGRH (tie: earliest)
+);
+
+-- eDISH and potential Hy's law (R-LAB): one row per FAS subject with a post-baseline ALT, AST or
+-- BILI ratio to the ULN.
+CREATE TABLE IF NOT EXISTS adam.edish (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    AMTPKULN DOUBLE,             -- peak post-baseline ALT or AST x ULN
+    AMTPKCD VARCHAR,             -- which of the two peaked ('ALT' on a tie)
+    BILPKULN DOUBLE,             -- peak post-baseline BILI x ULN
+    EDISHQ VARCHAR,              -- quadrant of the peaks at 3 x ULN / 2 x ULN; null without both peaks
+    HYLAWFL VARCHAR NOT NULL,    -- 'Y' ALT or AST > 3 x ULN and BILI > 2 x ULN on one date, else 'N'
+    HYLAWDT DATE, HYLAWDY INTEGER,      -- the first such date and its study day
+    HYAMTULN DOUBLE, HYBILULN DOUBLE    -- ALT-or-AST and BILI x ULN on that date
 );
 
 -- ADEX: infusions done, plus planned infusions missing while due (R-PROTOCOL, R-DAY).

@@ -19,7 +19,7 @@ from etl.derive.endpoints import (build_adchg, build_adcmis, build_adeff, build_
                                   visit_dates)
 from etl.derive.enrol import build_adsl, enrollment_projection, subject_base
 from etl.derive.exposure import build_adex
-from etl.derive.labs import build_adlb
+from etl.derive.labs import build_adlb, build_edish, with_hylawfl
 from etl.derive.lldas import build_adlldas
 from etl.derive.protocol import build_protocol_flags
 from etl.derive.psl import psl_daily, psl_initiation
@@ -36,12 +36,14 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     adlb = build_adlb(lb, base)
     adex = build_adex(ex, adsl)
     adpslwk = build_adpslwk(adsl, vdates, daily, cm)
+    edish = build_edish(adlb, adsl)
     return {
-        "adsl": adsl,
+        "adsl": with_hylawfl(adsl, edish),
         "adlldas": adlldas,
         "adpsl": daily,
         "adae": build_adae(ae, base, sdtm.get("ae_previous"), sdtm["exports"]),
         "adlb": adlb,
+        "edish": edish,
         "adex": adex,
         "adeff": build_adeff(adsl, vdates, adlldas, adpslwk),
         "adchg": build_adchg(adsl, vdates, adlldas, adlb),

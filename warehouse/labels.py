@@ -1,0 +1,214 @@
+"""The words a clinician reads for every column the app, the packet and the downloads carry.
+
+One dictionary (STYLE.md "Labels": teal, the CDISC pilot's define.xml): ``LABELS[name]`` is
+``(label, help)``. Displays show the label, with the CDISC name in the help text; CSV downloads
+keep the CDISC names (statisticians use them). Flag codes get readable names (``FLAG_NAMES``).
+Pure data and small functions: no Streamlit, so pages and the report both read it.
+"""
+from __future__ import annotations
+
+import re
+
+# name -> (label, help). The help says what the value is; the CDISC name is added by help_text().
+LABELS: dict[str, tuple[str, str]] = {
+    # identifiers, sites, subjects
+    "USUBJID": ("Subject", "Unique subject identifier (STUDYID-SITEID-SUBJID); shown as site-subject"),
+    "SUBJID": ("Subject number", "Subject number within the site"),
+    "SITEID": ("Site", "Site number"),
+    "AGE": ("Age", "Age in years at consent"),
+    "SEX": ("Sex", "M / F"),
+    "ARMCD": ("Arm", "ANIFRO enrolled, SCRNFAIL screen failure"),
+    # ADSL
+    "SCRNFL": ("Screened", "Y: every consented subject"),
+    "SCRFFL": ("Screen failure", "Y: failed screening"),
+    "ENRLFL": ("Enrolled", "Y: enrolled (R-ENROL)"),
+    "ENRLDT": ("Enrolled on", "Date of the ENROLLED milestone"),
+    "SCRFREAS": ("Criteria not met", "Eligibility criterion codes a screen failure did not meet"),
+    "SCRFRTXT": ("Why screening failed", "The criteria not met, in words"),
+    "RFICDT": ("Consent", "Date of informed consent"),
+    "TRTSDT": ("First infusion (day 1)", "Date of the first anifrolumab infusion: study day 1"),
+    "PSLSTDT": ("PSL started", "First day with a prednisolone-equivalent dose above 0 (R-PSL)"),
+    "WEIGHTBL": ("Baseline weight (kg)", "Latest weight on or before day 1"),
+    "PSLCEIL": ("PSL ceiling (mg/day)", "0.6 mg/kg x baseline weight: the initial-dose limit (R-PROTOCOL)"),
+    "CEILING": ("PSL ceiling (mg/day)", "0.6 mg/kg x baseline weight: the initial-dose limit (R-PROTOCOL)"),
+    "FASFL": ("Full analysis set", "Y: enrolled with at least one infusion"),
+    "EOSSTT": ("End of study", "ONGOING, COMPLETED or DISCONTINUED"),
+    "DCSREAS": ("Reason stopped", "Why the subject discontinued"),
+    "EOSDT": ("End of study date", "Date of the disposition event"),
+    "DATACUT": ("Data cut", "The site's data cut"),
+    "CUTDY": ("Study day of the data cut", "Study day the site's data cut falls on"),
+    "OBSENDT": ("Observed until", "End of observation: end of study or data cut, whichever first (R-DAY)"),
+    "OBSENDY": ("Last observed study day", "Study day of the end of observation (R-DAY)"),
+    "SUBJSTAT": ("Status", "Where the subject is in the study"),
+    # visits, days
+    "AVISIT": ("Visit", "Scheduled visit"),
+    "AVISITN": ("Week", "Week of the scheduled visit"),
+    "VISIT": ("Visit", "Scheduled visit"),
+    "VISITNUM": ("Visit number", "Visit number of the schedule"),
+    "ADT": ("Date", "Date of the record"),
+    "ADY": ("Study day", "Days since the first infusion; day 1 = first infusion, no day 0 (R-DAY)"),
+    "WKDT": ("Week-W date", "The week's visit date if done, else its nominal date (R-ENDPOINT)"),
+    "OOWFL": ("Out of window", "Y: the visit lies outside its window (R-DAY)"),
+    "WEEKS": ("Weeks since first infusion", "Weeks since day 1"),
+    # efficacy
+    "SLEDAI": ("SLEDAI-2K", "SLEDAI-2K total recomputed from the 24 items (R-SLEDAI)"),
+    "SLEDAIPR": ("Descriptors present", "SLEDAI-2K descriptors present at the visit"),
+    "CLINSLED": ("Clinical SLEDAI-2K", "SLEDAI-2K without low complement and anti-dsDNA (R-DORIS)"),
+    "PGA": ("Physician global (0-3)", "Physician global assessment (R-PGA)"),
+    "NEWACT": ("New activity", "Investigator: new lupus activity since the previous assessment"),
+    "HEMOLYT": ("Haemolytic anaemia", "Investigator item (R-LLDAS)"),
+    "GIACT": ("GI activity", "Investigator: gastrointestinal lupus activity (R-LLDAS)"),
+    "ISTOL": ("Immunosuppressants tolerated", "Investigator: at maintenance doses and well tolerated"),
+    "CRIT1FL": ("C1 SLEDAI-2K ≤ 4", "LLDAS criterion 1 (R-LLDAS)"),
+    "CRIT2FL": ("C2 no new activity", "LLDAS criterion 2 (R-LLDAS)"),
+    "CRIT3FL": ("C3 PGA ≤ 1", "LLDAS criterion 3 (R-LLDAS)"),
+    "CRIT4FL": ("C4 PSL ≤ 7.5 mg", "LLDAS criterion 4 (R-LLDAS)"),
+    "CRIT5FL": ("C5 immunosuppressants tolerated", "LLDAS criterion 5 (R-LLDAS)"),
+    "LLDASFL": ("LLDAS", "Lupus Low Disease Activity State met (Y / N / missing)"),
+    "DORISFL": ("DORIS remission", "DORIS 2021 remission (exploratory, R-DORIS)"),
+    "PARAMCD": ("Endpoint code", "Parameter code"),
+    "PARAM": ("Endpoint", "Parameter"),
+    "DUEFL": ("Due", "Y: due at the data cut (R-ENDPOINT)"),
+    "RESPFL": ("Responder", "Y responder, N non-responder, empty: not yet due"),
+    "REASON": ("Why", "Reason for the endpoint status"),
+    "BASE": ("Week 0", "Baseline value"),
+    "AVAL": ("Value", "Analysis value"),
+    "CHG": ("Change from week 0", "Value minus baseline"),
+    # glucocorticoids
+    "PSLDOSE": ("PSL mg/day", "Prednisolone-equivalent daily dose (R-PSL)"),
+    "CUMDOSE": ("Cumulative PSL (mg)", "Cumulative prednisolone-equivalent dose from initiation, pulses included"),
+    "CUMDOSNP": ("Cumulative PSL without pulses (mg)",
+                 "Cumulative dose without the IV glucocorticoid of pulse days (R-PSL)"),
+    "DISCFL": ("PSL stopped", "Y: dose 0 on the week-W date"),
+    "PULSEFL": ("Pulse day", "Y: IV glucocorticoid ≥ 250 mg PSL-eq that day (R-PSL)"),
+    "DRUGS": ("Glucocorticoids", "The drugs and doses of that day"),
+    "CMDECOD": ("Drug", "Standardised medication name"),
+    "CMTRT": ("Drug as reported", "Verbatim medication name"),
+    "CMCAT": ("Medication category", "Category"),
+    "CMSTDTC": ("Started (as reported)", "Start date as delivered (may be partial)"),
+    "ASTDT": ("Start / onset", "Start date (AE onset imputed per R-AE when partial)"),
+    "ASTDY": ("Start study day", "Study day of the start / onset"),
+    "AENDT": ("End", "End date (not imputed)"),
+    # adverse events
+    "AESEQ": ("AE number", "Sequence number of the adverse event"),
+    "AETERM": ("Reported term", "Verbatim term as reported by the site"),
+    "AEDECOD": ("Preferred term", "MedDRA preferred term"),
+    "AEBODSYS": ("System organ class", "MedDRA system organ class"),
+    "AESTDTC": ("Onset (as reported)", "Onset date as delivered (may be partial)"),
+    "AEENDTC": ("End (as reported)", "End date as delivered"),
+    "ASTDTF": ("Onset imputed", "D: day imputed; M: month and day imputed (R-AE)"),
+    "AETOXGR": ("Grade", "CTCAE grade 1-5"),
+    "AESER": ("Serious", "Y: serious adverse event"),
+    "AEREL": ("Relationship", "Relationship to anifrolumab"),
+    "RELFL": ("Related", "Y: possibly related or related (R-AE)"),
+    "AEACN": ("Action taken", "Action taken with anifrolumab"),
+    "AEOUT": ("Outcome", "Outcome of the event"),
+    "TRTEMFL": ("Treatment-emergent", "Y: onset on or after the first infusion (R-AE)"),
+    "AESIFL": ("Special interest", "Y: adverse event of special interest (R-AE)"),
+    "AESICAT": ("Special-interest category", "AESI categories of the event (R-AE)"),
+    "AENEWFL": ("New since previous cut", "Y: absent from the site's previous export"),
+    "SAENEWFL": ("Newly serious", "Y: serious now, and new or not serious before"),
+    "AESINWFL": ("Newly of special interest", "Y: AESI now, and new or not an AESI before"),
+    # infusions
+    "EXSEQ": ("Infusion number", "Sequence number of the infusion"),
+    "ASTDTM": ("Infusion start", "Start date and time"),
+    "AENDTM": ("Infusion end", "End date and time"),
+    "EXDOSE": ("Dose (mg)", "Anifrolumab dose given"),
+    "DURMIN": ("Minutes", "Infusion duration in minutes"),
+    "MISSFL": ("Missed", "Y: planned infusion not given though due (R-PROTOCOL)"),
+    "DOSEDVFL": ("Dose not 300 mg", "Y: dose other than the protocol's 300 mg"),
+    # labs
+    "LBSEQ": ("Sample number", "Sequence number of the result"),
+    "LBCAT": ("Category", "Laboratory category"),
+    "AVALU": ("Unit", "Standard unit"),
+    "ANRLO": ("Normal from", "Lower limit of normal"),
+    "ANRHI": ("Normal to", "Upper limit of normal"),
+    "ANRIND": ("Against range", "LOW / NORMAL / HIGH"),
+    "ABLFL": ("Baseline", "Y: the baseline record"),
+    # flags and warnings
+    "FLAGCD": ("Check", "Protocol check (R-PROTOCOL)"),
+    "DETAIL": ("Detail", "What the check found"),
+    "ITEM": ("Item", "What the warning is about"),
+    # enrollment and run log
+    "screened": ("Screened", "Subjects screened (rows of dm.csv)"),
+    "screen_failed": ("Screen failures", "Subjects who failed screening"),
+    "enrolled": ("Enrolled", "Subjects enrolled"),
+    "first_enrolled": ("First enrolled", "Date of the site's first enrollment"),
+    "last_enrolled": ("Last enrolled", "Date of the site's latest enrollment"),
+    "data_cut": ("Data cut", "The site's data cut"),
+    "subjects": ("Subjects", "Number of subjects"),
+    "events": ("Events", "Number of events"),
+    "responders": ("Responders", "Subjects meeting the endpoint"),
+    "due": ("Due", "Subjects due at the data cut"),
+    "not_yet_due": ("Not yet due", "Subjects not yet due (shown, not counted as failures)"),
+    "fas": ("Full analysis set", "Enrolled subjects with at least one infusion"),
+    "responders / due": ("Responders / due", "Responders out of the subjects due, with the percentage"),
+    "status": ("Status", "Where the subject is in the study"),
+    "term": ("Term", "MedDRA term"),
+    "SOC": ("System organ class", "MedDRA system organ class"),
+    "PT": ("Preferred term", "MedDRA preferred term"),
+    "run_id": ("Run", "Run identifier"),
+    "command": ("Command", "validate or load"),
+    "started_at": ("Started", "When the run started"),
+    "finished_at": ("Finished", "When the run finished"),
+    "user": ("By", "Who ran it"),
+    "host": ("Computer", "Where it ran"),
+    "outcome": ("Outcome", "valid, refused, loaded or failed"),
+    "files": ("Files", "Files read"),
+    "exports": ("Exports", "Site exports of the run"),
+    "problems": ("Problems", "Contract problems found"),
+    "report": ("Report", "The run's HTML report"),
+    "export": ("Export", "The delivery"),
+    "file": ("File", "The export's file"),
+    "row": ("Row", "Row of the file (header = row 1)"),
+    "column": ("Column", "The column"),
+    "value": ("Value", "The value as delivered"),
+    "rule": ("Rule", "The contract rule broken"),
+    "message": ("Problem", "The problem, as the contract words it"),
+    "at": ("When", "When (UTC)"),
+    "event": ("Event", "Access event"),
+    "page": ("Page", "Page viewed"),
+}
+for _g in range(1, 6):
+    LABELS[f"grade {_g}"] = (f"Grade {_g}", f"Subjects whose worst grade is {_g}")
+
+# Flag and warning codes -> words.
+FLAG_NAMES: dict[str, str] = {
+    "LATE_FIRST_INFUSION": "First infusion more than 14 days after PSL start",
+    "PSL_ABOVE_CEILING": "PSL above 0.6 mg/kg/day in the first 14 days",
+    "PSL_ABOVE_7_5_WK12": "PSL above 7.5 mg/day on the week-12 date",
+    "EXDOSE_NOT_300": "Infusion dose not 300 mg",
+    "INFUSION_OUT_OF_WINDOW": "Infusion outside its visit window",
+    "INFUSION_MISSED": "Planned infusion missed",
+    "AGE_OUT_OF_RANGE": "Age outside 18-79 at consent",
+    "LOWCOMP": "Low complement item disagrees with C3/C4/CH50",
+    "INCDNA": "Anti-dsDNA item disagrees with the lab value",
+    "THROMBO": "Thrombocytopenia item disagrees with the platelet count",
+    "LEUKOPEN": "Leukopenia item disagrees with the white-cell count",
+    "NO_GLUCOCORTICOID": "No glucocorticoid rows: PSL dose unknown",
+}
+CODE_COLUMNS = ("FLAGCD", "ITEM")            # whose values are codes shown by FLAG_NAMES
+_USUBJID = re.compile(r"^[A-Za-z0-9]+-(\d\d-\d{3})$")
+
+
+def label(name: str) -> str:
+    """The displayed header of column ``name`` (the name itself when the dictionary lacks it)."""
+    return LABELS.get(name, (name, ""))[0]
+
+
+def help_text(name: str) -> str:
+    """The column's help: what it is, then its CDISC (or download) name."""
+    what = LABELS.get(name, (name, ""))[1]
+    return f"{what} — column {name} in downloads" if what else f"Column {name} in downloads"
+
+
+def short_subject(usubjid: str | None) -> str | None:
+    """``jRCTs031230358-01-007`` -> ``01-007`` (site-subject), as displays show it."""
+    if usubjid is None:
+        return None
+    m = _USUBJID.match(usubjid)
+    return m.group(1) if m else usubjid
+
+
+def flag_name(code: str | None) -> str | None:
+    return None if code is None else FLAG_NAMES.get(code, code)
