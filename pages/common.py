@@ -99,9 +99,63 @@ def header(title: str, *, need_warehouse: bool = True) -> None:
 
 
 def _date_columns(df: pl.DataFrame) -> dict:
-    """Dates shown as dates (not midnight timestamps)."""
-    return {c: st.column_config.DateColumn(c, format="YYYY-MM-DD")
-            for c, t in df.schema.items() if t == pl.Date}
+    """Dates shown as dates (not midnight timestamps); the subject column pinned, so it stays
+    visible while a wide listing scrolls sideways."""
+    out = {c: st.column_config.DateColumn(c, format="YYYY-MM-DD")
+           for c, t in df.schema.items() if t == pl.Date}
+    for subject in ("USUBJID", "Subject"):
+        if subject in df.columns:
+            out[subject] = st.column_config.TextColumn(subject, pinned=True)
+    return out
+
+
+# Committee tables (warehouse.tables): the term column pinned and wide enough for MedDRA terms,
+# the count columns narrow, so SOC/PT incidence at every worst grade reads without scrolling at
+# 1440 px.
+COUNT_COLUMN_PX = 92
+TERM_COLUMN_PX = 360
+
+
+def committee_table(shown: pl.DataFrame, data: pl.DataFrame, name: str, *,
+                    key: str | None = None) -> None:
+    """A committee table laid out by warehouse.tables (``shown``: text, n (%) cells) with the CSV
+    download of the query result it was laid out from (``data``: CDISC names, plain numbers)."""
+    first = shown.columns[0]
+    config = {first: st.column_config.TextColumn(first, pinned=True, width=TERM_COLUMN_PX)}
+    config |= {c: st.column_config.TextColumn(c, width=COUNT_COLUMN_PX) for c in shown.columns[1:]}
+    st.dataframe(shown, width="stretch", hide_index=True, column_config=config, key=key)
+    st.download_button(f"Download {name} (CSV)", data.write_csv(), file_name=f"{name}.csv",
+                       mime="text/csv", key=f"dl_{name}")
+
+
+REFERENCE_KEY = "ae_reference"
+
+
+def chosen_reference(refs: list[dict]) -> dict | None:
+    """The reference of "new and changed" the reader chose on the Safety page (kept for the
+    session, so the Overview counts against the same one), else the default
+    (queries.default_reference: the last committee packet, else the previous accepted load)."""
+    chosen = st.session_state.get(REFERENCE_KEY)
+    return next((r for r in refs if r["key"] == chosen), None) or queries.default_reference(refs)
+
+
+def reference_selector(refs: list[dict]) -> dict | None:
+    """The Safety page's choice of reference; None when there is nothing to compare with."""
+    if not refs:
+        st.caption("Nothing to compare with yet: no committee packet and no earlier accepted load "
+                   "(every event is shown, none is marked new).")
+        return None
+    current = chosen_reference(refs)
+    keys = [r["key"] for r in refs]
+    labels = {r["key"]: r["label"] for r in refs}
+    if st.session_state.get(REFERENCE_KEY) not in keys:
+        st.session_state[REFERENCE_KEY] = current["key"]
+    key = st.selectbox("New and changed since", keys, key=REFERENCE_KEY,
+                       format_func=labels.__getitem__,
+                       help="An event is new if it was not in the reference, changed if its grade "
+                            "rose, it became serious or its outcome changed (matched on subject, "
+                            "preferred term and onset as reported).")
+    return next(r for r in refs if r["key"] == key)
 
 
 def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,

@@ -1,11 +1,9 @@
 """Subject profile: one subject on one page, on a shared time axis (study day). Reachable from
 every listing by ``?subject=<USUBJID>``."""
-import altair as alt
-import polars as pl
 import streamlit as st
 
 from pages.common import page_setup, table
-from warehouse import queries
+from warehouse import charts, queries
 
 sites = page_setup("subject")
 subjects = queries.subjects(sites)
@@ -31,33 +29,9 @@ visits = queries.lldas_visits(usubjid=subject)
 ae = queries.adverse_events(usubjid=subject)
 ex = queries.infusions(usubjid=subject)
 labs = queries.labs(subject)
-day_min = min([d.min() for d in (psl["ADY"], visits["ADY"], ae["ASTDY"], ex["ADY"], labs["ADY"])
-               if d.drop_nulls().len()] or [-28])
-day_max = max([d.max() for d in (psl["ADY"], visits["ADY"], ae["ASTDY"], ex["ADY"], labs["ADY"])
-               if d.drop_nulls().len()] or [169])
-x = alt.X("ADY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max]))
-charts = []
-if psl.height:
-    charts.append(alt.Chart(psl).mark_line(interpolate="step-after").encode(
-        x=x, y=alt.Y("PSLDOSE:Q", title="PSL mg/day"), tooltip=["ADT", "PSLDOSE", "DRUGS"]).properties(height=140))
-if visits.height:
-    charts.append(alt.Chart(visits).mark_line(point=True).encode(
-        x=x, y=alt.Y("SLEDAI:Q", title="SLEDAI-2K"),
-        tooltip=["AVISIT", "ADT", "SLEDAI", "LLDASFL"]).properties(height=120))
-    charts.append(alt.Chart(visits.with_columns(pl.col("LLDASFL").fill_null("missing"))).mark_square(size=120).encode(
-        x=x, color=alt.Color("LLDASFL:N", title="LLDAS", scale=alt.Scale(
-            domain=["Y", "N", "missing"], range=["#2e7d32", "#c62828", "#bdbdbd"])),
-        tooltip=["AVISIT", "LLDASFL"]).properties(height=40))
-if ex.height:
-    charts.append(alt.Chart(ex.filter(pl.col("ADY").is_not_null())).mark_tick(thickness=2).encode(
-        x=x, tooltip=["AVISIT", "ADT", "EXDOSE"]).properties(height=30, title="Infusions"))
-if ae.height:
-    charts.append(alt.Chart(ae).mark_point(filled=True).encode(
-        x=alt.X("ASTDY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max])),
-        y=alt.Y("AEDECOD:N", title=None), color=alt.Color("AETOXGR:O", title="Grade"),
-        tooltip=["AEDECOD", "AETERM", "AETOXGR", "ASTDT"]).properties(height=80))
-if charts:
-    st.altair_chart(alt.vconcat(*charts).resolve_scale(color="independent"))
+timeline = charts.subject_timeline(psl, ex, ae, visits)
+if timeline is not None:
+    st.altair_chart(timeline)
 
 st.subheader("Visits: SLEDAI-2K and LLDAS")
 table(visits.drop("SITEID"), "subject_visits")

@@ -11,7 +11,12 @@ LLDAS wk12 responders / due = 1 / 2 (50%), not yet due 1 (site 01: 1 / 1, site 0
 LLDAS wk24 = 1 / 1 (02-001 due and Y; the two site-01 subjects not yet due).
 AEs: 01-001 seq 1 Herpes zoster grade 2 (AESI), seq 2 Nasopharyngitis grade 1;
      02-001 seq 1 Pneumonia grade 3 serious (AESI serious infection). All TEAE, SOC Infections:
-     incidence by SOC = 2 subjects, 01-001 at worst grade 2, 02-001 at grade 3.
+     incidence by SOC = 2 subjects, 01-001 at worst grade 2, 02-001 at grade 3 (N = FAS = 3).
+Exposure (ADSL, as R-AE derives it): each FAS subject one infusion on day 1 and 28 days on
+treatment (the last infusion + 27 days). AESI time at risk (ADTTE): 01-001's herpes zoster on day
+50, 02-001's pneumonia (serious infection) on day 102, everyone else censored at 28 days; so
+herpes zoster: 1 subject over 50 + 28 + 28 = 106 days = 106 / 365.25 patient-years ->
+100 x 365.25 / 106 = 344.6 per 100 patient-years.
 Verbatim terms are hostile on purpose: '<script>...', a Markdown link, a SQL injection.
 """
 from __future__ import annotations
@@ -65,6 +70,18 @@ INSERTS = """
        '2024-06-30', NULL, 'SCREEN FAILED'),
       ($u4, '02', '001', 52, 'F', 'ANIFRO', 'Y', 'N', 'Y', '2024-01-20', NULL, NULL, '2024-01-15',
        '2024-01-22', '2024-01-16', 55.0, 'Y', 'COMPLETED', '2024-08-31', 223, 'COMPLETED WEEK 24');
+    UPDATE adam.adsl SET NINFUS = 1, TRTEDT = TRTSDT, EXPENDT = TRTSDT + 27, TRTDURD = 28,
+      TRTDURY = 28 / 365.25 WHERE FASFL = 'Y';
+    INSERT INTO adam.adtte_aesi (USUBJID, SITEID, PARAMCD, PARAM, STARTDT, ADT, AVAL, CNSR)
+      SELECT s.USUBJID, s.SITEID, p.c, 'Time to first ' || lower(p.c), s.TRTSDT,
+        CASE WHEN e.d IS NULL THEN s.EXPENDT ELSE s.TRTSDT + e.d - 1 END,
+        coalesce(e.d, 28), CASE WHEN e.d IS NULL THEN 1 ELSE 0 END
+      FROM adam.adsl s CROSS JOIN (VALUES ('HERPES ZOSTER'), ('INFUSION-RELATED REACTION'),
+        ('HYPERSENSITIVITY'), ('TUBERCULOSIS'), ('MALIGNANCY'), ('SERIOUS INFECTION'), ('ANY AESI')) p(c)
+      LEFT JOIN (VALUES ($u1, 'HERPES ZOSTER', 50), ($u1, 'ANY AESI', 50),
+        ($u4, 'SERIOUS INFECTION', 102), ($u4, 'ANY AESI', 102)) e(u, c, d)
+        ON e.u = s.USUBJID AND e.c = p.c
+      WHERE s.FASFL = 'Y';
     INSERT INTO adam.adeff (USUBJID, SITEID, PARAMCD, PARAM, AVISITN, WKDT, DUEFL, RESPFL, REASON) VALUES
       ($u1, '01', 'LLDAS', 'LLDAS', 12, '2024-04-05', 'Y', 'Y', 'LLDAS Y'),
       ($u2, '01', 'LLDAS', 'LLDAS', 12, '2024-07-13', 'N', NULL, 'not yet due'),
@@ -104,6 +121,7 @@ INSERTS = """
       ($u4, '02', 1, $t3, 'Pneumonia', 'Infections and infestations', '2024-05-02', '2024-05-20',
        3, 'Y', 'UNLIKELY RELATED', 'DRUG INTERRUPTED', 'RECOVERED/RESOLVED', '2024-05-02', '2024-05-20',
        102, 'Y', 'N', 'Y', 'SERIOUS INFECTION');
+    UPDATE adam.adae SET AESHOSP = 'Y' WHERE AESER = 'Y';
     INSERT INTO adam.adex (USUBJID, SITEID, EXSEQ, AVISIT, AVISITN, VISITNUM, ADT, ADY, EXDOSE,
         OOWFL, MISSFL, DOSEDVFL) VALUES
       ($u1, '01', 1, 'WEEK 0', 0, 2, '2024-01-12', 1, 300, 'N', 'N', 'N'),
