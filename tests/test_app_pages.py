@@ -243,3 +243,13 @@ def test_overview_counts_saes_and_aesis_since_the_previous_load(app, tmp_path, m
     assert metric(at, "Serious AEs new or newly serious since the reference") == "1"
     assert metric(at, "AESIs new since the reference") == "1"
     assert "accepted load run-1" in texts(at) and "data cuts 01: 2024-03-31" in texts(at)
+
+
+def test_wide_listings_pin_the_subject_column_and_committee_tables_their_term(app):
+    at = app("safety")
+    frames = {d.key: json.loads(d.proto.columns) for d in at.dataframe if d.key}
+    for key in ("tbl_adverse_events", "tbl_serious_adverse_events", "tbl_infusions"):
+        assert frames[key]["USUBJID"]["pinned"] is True, key
+    incidence = next(json.loads(d.proto.columns) for d in at.dataframe
+                     if "System organ class / preferred term" in d.value.columns)
+    assert incidence["System organ class / preferred term"]["pinned"] is True
