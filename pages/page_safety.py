@@ -9,6 +9,7 @@ import streamlit as st
 
 import auth
 from pages.common import committee_table, linked_table, page_setup, reference_selector, table
+from report.fonts import FontMissing
 from report.packet import PACKET_ROLES, PacketError, issue
 from warehouse import charts, queries, tables
 
@@ -39,7 +40,7 @@ if role in PACKET_ROLES:                # the page is theirs only; checked again
                 made = issue(created_by=user, role=role, via="app")
                 st.success(f"Packet {made['packet_id']} issued (since "
                            f"{made['reference_packet'] or 'nothing: the first packet'}).")
-            except PacketError as exc:
+            except (PacketError, FontMissing) as exc:
                 st.error(str(exc))
     packets = queries.packets()
     if not packets:

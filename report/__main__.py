@@ -66,8 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _quiet_streamlit() -> None:
+    """The queries' st.cache_data works outside a Streamlit run (memory cache); say nothing of it."""
+    import logging
+    import streamlit.logger
+    streamlit.logger.get_logger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _quiet_streamlit()
     if args.warehouse:
         os.environ[wh_paths.ENV_VAR] = str(wh_paths.warehouse_path(args.warehouse))
     from report.source import q
