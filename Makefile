@@ -9,7 +9,7 @@ DEMO_WAREHOUSE := warehouse/demo.duckdb
 DEMO_EXPORTS   := $(sort $(wildcard demo/exports/*))
 PORT ?= 8501
 
-.PHONY: run test install chromium demo bench clean
+.PHONY: run test install fonts chromium demo bench clean
 
 run: install demo
 	TRIALDASH_WAREHOUSE=$(DEMO_WAREHOUSE) TRIALDASH_USERS=demo/users.toml TRIALDASH_DEMO=1 $(BIN)/streamlit run app.py \
@@ -19,13 +19,20 @@ run: install demo
 test: install chromium
 	$(BIN)/python -m pytest
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed fonts
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip check
 	touch $@
+
+# The committee packet (python -m report) typesets Japanese verbatim terms with Noto Sans CJK JP
+# (report/fonts.py): Debian's fonts-noto-cjk, installed once.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+fonts:
+	@[ -f $(CJK_FONT) ] || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; }
 
 # Debian's Chromium for the browser tests (Playwright never downloads a browser here), and a CJK
 # font so the screenshots show the Japanese verbatim terms rather than empty boxes.
@@ -43,5 +50,5 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	chmod -R u+w warehouse/*.archive 2>/dev/null || true  # the archive is read-only by design
-	rm -rf $(VENV) warehouse/*.duckdb warehouse/*.runs warehouse/*.archive
+	chmod -R u+w warehouse/*.archive warehouse/*.packets 2>/dev/null || true  # read-only by design
+	rm -rf $(VENV) warehouse/*.duckdb warehouse/*.runs warehouse/*.archive warehouse/*.packets

@@ -16,7 +16,12 @@ Stages: generate (synth), read (etl.read.read_export of every export), validate
 (etl.validate.validate_exports: read + GX suites + cross-file rules), load (etl.load.load_exports;
 its per-stage timings validate / archive / write / derive / audit come from the run's run.json
 "timings"), each page under pages/ rendered with Streamlit's AppTest through app.py on the loaded
-warehouse, and the floor: DuckDB alone reading the same CSV files into one table per domain.
+warehouse, the committee packet (``report.packet.issue``, up to 1,000 subjects: its full AE
+listing grows with the trial) and the floor: DuckDB alone reading the same CSV files into one
+table per domain.
+
+``--packet-demo`` instead loads the committed 10-subject demo (demo/exports) and times writing
+its committee packet (target: under 15 s), as ``python -m report packet`` does.
 
 The table is printed and written to ``bench/results/<UTC date>-<N>.md``.
 """
@@ -127,8 +132,50 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
             if page.stem == "page_overview":
                 note += "; the sign-in run (overview is the home page)"
             add(f"page: {page.stem.removeprefix('page_')}", r, note)
+        if n <= PACKET_MAX_SUBJECTS:
+            add_packet(add, warehouse)
     else:
         rows.append(["pages", "", "", "not measured: the load did not produce a warehouse"])
+    shutil.rmtree(base, ignore_errors=True)
+    return rows, info
+
+
+PACKET_MAX_SUBJECTS = 1000
+
+
+def add_packet(add, warehouse: Path) -> dict:
+    r = run_stage("packet", {"warehouse": str(warehouse)})
+    add("committee packet (report)", r, f"{r.get('pages', '?')} pages, {r.get('pdf_kb', 0):.0f} kB; "
+        f"import {r.get('import', 0):.1f} s not included; whole process {r.get('wall', 0):.1f} s")
+    return r
+
+
+def bench_packet_demo() -> tuple[list[list[str]], dict]:
+    """The committed demo (10 enrolled subjects, two sites, site 02 in CP932): load, then packet."""
+    base = Path(tempfile.mkdtemp(prefix="trialdash-bench-packet-"))
+    rows: list[list[str]] = []
+    demo = ROOT / "demo" / "exports"
+    csvs = sorted(demo.rglob("*.csv"))
+    info: dict = {"subjects": "the committed demo's 13 screened (10 enrolled)", "sites": 2,
+                  "seed": "-", "csv_mb": round(sum(f.stat().st_size for f in csvs) / 2**20, 2),
+                  "rows": sum(len(f.read_bytes().splitlines()) - 1 for f in csvs)}
+
+    def add(stage: str, r: dict, note: str = "") -> None:
+        if r.get("error"):
+            note = (note + "; " if note else "") + "ERROR: " + str(r["error"])[:160]
+        secs = r.get("seconds")
+        rows.append([stage, "" if secs is None else f"{secs:.2f}",
+                     "" if r.get("rss_mb") is None else f"{r['rss_mb']:.0f}", note])
+        print(f"  {stage:<32} {rows[-1][1]:>8} s {rows[-1][2]:>7} MB  {note}", flush=True)
+
+    warehouse = base / "warehouse" / "demo.duckdb"
+    warehouse.parent.mkdir()
+    exports = [str(p) for p in sorted((ROOT / "demo" / "exports").iterdir())]
+    add("load the demo (etl.load)", run_stage("load", {"exports": exports, "warehouse": str(warehouse)}))
+    info["warehouse_mb"] = round(warehouse.stat().st_size / 2**20, 1) if warehouse.exists() else "?"
+    r = add_packet(add, warehouse)
+    print(f"committee packet of the 10-subject demo: {r.get('seconds', float('nan')):.2f} s "
+          f"(whole process {r.get('wall', float('nan')):.1f} s; target < 15 s)", flush=True)
     shutil.rmtree(base, ignore_errors=True)
     return rows, info
 
@@ -142,7 +189,8 @@ def baseline_rss() -> float:
 
 
 def markdown(rows: list[list[str]], info: dict, base_rss: float | None) -> str:
-    head = (f"# Benchmark: {info['subjects']:,} subjects ({info['sites']} sites)\n\n"
+    subjects = f"{info['subjects']:,}" if isinstance(info['subjects'], int) else info['subjects']
+    head = (f"# Benchmark: {subjects} subjects ({info['sites']} sites)\n\n"
             f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.node() or 'host'} · "
             f"{os.cpu_count()} CPUs (load average at the end {os.getloadavg()[0]:.1f}: other "
             "processes share them, so times are upper bounds) · Python "
@@ -168,10 +216,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated numbers of screened subjects (default 10,1000,10000)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
+    parser.add_argument("--packet-demo", action="store_true",
+                        help="only: load the committed demo and time its committee packet")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     base_rss = baseline_rss()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.packet_demo:
+        rows, info = bench_packet_demo()
+        text = markdown(rows, info, base_rss)
+        print(text)
+        if not args.no_write:
+            path = RESULTS / f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}-packet-demo.md"
+            path.write_text(text, encoding="utf-8")
+            print(f"written: {path.relative_to(ROOT)}")
+        return 0
     for n in sizes:
         rows, info = bench_size(n, args.seed)
         text = markdown(rows, info, base_rss)

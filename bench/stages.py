@@ -117,8 +117,25 @@ def stage_page(a: dict) -> dict:
             "elements": len(list(at.main))}
 
 
+def stage_packet(a: dict) -> dict:
+    """Write one committee packet of the warehouse (report.packet.issue: every query, the charts
+    rendered with vl-convert, Typst), as ``python -m report packet`` does; the report package's
+    import is timed apart."""
+    work = Path(tempfile.mkdtemp(prefix="bench-packet-"))
+    os.environ["TRIALDASH_WAREHOUSE"] = a["warehouse"]
+    os.environ["TRIALDASH_ACCESS_LOG"] = str(work / "access.log")
+    t0 = time.perf_counter()
+    from report.packet import issue
+    t1 = time.perf_counter()
+    manifest = issue(created_by="bench", via="bench")
+    t2 = time.perf_counter()
+    from pypdf import PdfReader
+    return {"seconds": t2 - t1, "import": t1 - t0, "pages": len(PdfReader(manifest["_pdf"]).pages),
+            "pdf_kb": manifest["pdf_bytes"] / 1024}
+
+
 STAGES = {"generate": stage_generate, "read": stage_read, "validate": stage_validate,
-          "load": stage_load, "duckdb": stage_duckdb, "page": stage_page}
+          "load": stage_load, "duckdb": stage_duckdb, "page": stage_page, "packet": stage_packet}
 
 if __name__ == "__main__":
     out = STAGES[sys.argv[1]](json.loads(sys.argv[2]))

@@ -12,7 +12,8 @@ The warehouse is one DuckDB file. DuckDB lets one process write it or many read 
    every site NOT in this load, copied from the current warehouse (attached read-only); the new
    sites' typed frames (``etl.sdtm.to_sdtm``); ``sdtm.exports``; ``adam`` (``build_adam``);
    ``audit``: the current warehouse's rows, plus the runs of the run log it does not hold yet,
-   this run included; CHECKPOINT, close, fsync;
+   this run included, plus the snapshots of every earlier accepted load (copied forward) and
+   this load's own (``audit.load_snapshots``, ``audit.ae_snapshots``); CHECKPOINT, close, fsync;
 5. ``os.replace`` it over the warehouse. A reader holding the old file keeps seeing the old data;
    the next connection sees the new. Readers never see a mix.
 
@@ -359,13 +360,12 @@ def _quote(ident: str) -> str:
 def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_cuts: dict[str, object],
                       progress: Progress) -> dict[str, object]:
     """Copy every sdtm row of the sites not in this load (``new_cuts``: site -> its new data cut)
-    from the current warehouse, and return each loaded site's previous data cut.
+    from the current warehouse, and return each loaded site's previous data cut
+    (sdtm.exports.PREV_DATACUT, provenance only).
 
-    The previous export of a loaded site is the latest one with an EARLIER data cut: when the
-    new cut is later than the current one, the current adverse events become
-    ``sdtm.ae_previous`` (so ADAE can tell what is new since that cut); when it is the same cut
-    delivered again (a correction), the current baseline is kept, so a reload never hides what
-    that cut brought."""
+    The previous export of a loaded site is the latest one with an EARLIER data cut: when the new
+    cut is later than the current one, that is the current export's cut; when it is the same cut
+    delivered again (a correction), the current export's own previous cut is kept."""
     new_sites = sorted(new_cuts)
     literal = str(old).replace("'", "''")
     con.execute(f"ATTACH '{literal}' AS old_wh (READ_ONLY)")
@@ -375,33 +375,72 @@ def _copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_cuts: dict[
         if kept:
             _say(progress, "keeping site(s) " + ", ".join(r[0] for r in kept)
                  + " as they are in the current warehouse...")
-        for table in ("exports", "ae_previous") + DOMAINS:   # the sites not in this load
-            old_cols = set(_columns(con, "old_wh", "sdtm", table))
-            if not old_cols:
-                continue
-            cols = [c for c in _columns(con, _current_catalog(con), "sdtm", table) if c in old_cols]
-            col_list = ", ".join(_quote(c) for c in cols)
-            con.execute(f"INSERT INTO sdtm.{table} ({col_list}) SELECT {col_list} FROM "
-                        f"old_wh.sdtm.{table} WHERE NOT list_contains(?, SITEID)", [new_sites])
-        has_baseline = bool(_columns(con, "old_wh", "sdtm", "ae_previous"))
+        for table in ("exports",) + DOMAINS:   # the sites not in this load
+            _copy_common_columns(con, "sdtm", table, "WHERE NOT list_contains(?, SITEID)",
+                                 [new_sites])
         previous: dict[str, object] = {}
         for site in new_sites:
-            row = con.execute("SELECT DATACUT FROM old_wh.sdtm.exports WHERE SITEID = ?",
-                              [site]).fetchone()
+            row = con.execute("SELECT DATACUT, PREV_DATACUT FROM old_wh.sdtm.exports "
+                              "WHERE SITEID = ?", [site]).fetchone()
             if row is None:
                 continue                               # the site's first export
-            if row[0] < new_cuts[site]:
-                previous[site] = row[0]
-                con.execute("INSERT INTO sdtm.ae_previous SELECT SITEID, USUBJID, AESEQ, AEDECOD, "
-                            "AEBODSYS, AESTDTC, AESER FROM old_wh.sdtm.ae WHERE SITEID = ?", [site])
-            elif has_baseline:
-                previous[site] = con.execute("SELECT PREV_DATACUT FROM old_wh.sdtm.exports "
-                                             "WHERE SITEID = ?", [site]).fetchone()[0]
-                con.execute("INSERT INTO sdtm.ae_previous SELECT * FROM old_wh.sdtm.ae_previous "
-                            "WHERE SITEID = ?", [site])
+            previous[site] = row[0] if row[0] < new_cuts[site] else row[1]
         return previous
     finally:
         con.execute("DETACH old_wh")
+
+
+def _copy_common_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+                         where: str = "", params: list | None = None) -> bool:
+    """INSERT into ``schema.table`` the rows of ``old_wh.schema.table`` (attached), by the columns
+    both have. False when the old warehouse has no such table (one built before it existed)."""
+    old_cols = set(_columns(con, "old_wh", schema, table))
+    if not old_cols:
+        return False
+    cols = [c for c in _columns(con, _current_catalog(con), schema, table) if c in old_cols]
+    col_list = ", ".join(_quote(c) for c in cols)
+    con.execute(f"INSERT INTO {schema}.{table} ({col_list}) SELECT {col_list} FROM "
+                f"old_wh.{schema}.{table} {where}", params or [])
+    return True
+
+
+SNAPSHOT_AE_COLUMNS = ("USUBJID", "SITEID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC",
+                       "ASTDT", "AETOXGR", "AESER", "AEOUT", "TRTEMFL", "AESIFL")
+
+
+def _ae_snapshot_sql(source: str, run_id_sql: str) -> str:
+    cols = ", ".join(SNAPSHOT_AE_COLUMNS)
+    return f"INSERT INTO audit.ae_snapshots (RUN_ID, {cols}) SELECT {run_id_sql}, {cols} FROM {source}"
+
+
+def _carry_snapshots(con: duckdb.DuckDBPyConnection, old: Path) -> None:
+    """Copy the current warehouse's snapshots (audit.load_snapshots, audit.ae_snapshots) into the
+    new one. A warehouse built before snapshots existed has none: its current state (adam.adae and
+    sdtm.exports, under its audit.refresh run) becomes its load's snapshot, so the first load after
+    the upgrade can still be compared with what was there."""
+    literal = str(old).replace("'", "''")
+    con.execute(f"ATTACH '{literal}' AS old_wh (READ_ONLY)")
+    try:
+        if _copy_common_columns(con, "audit", "load_snapshots"):
+            _copy_common_columns(con, "audit", "ae_snapshots")
+            return
+        row = con.execute("SELECT RUN_ID, REFRESHED_AT FROM old_wh.audit.refresh "
+                          "ORDER BY REFRESHED_AT DESC LIMIT 1").fetchone()
+        if row is None:
+            return
+        con.execute("INSERT INTO audit.load_snapshots SELECT ?, ?, SITEID, DATACUT, RUN_ID "
+                    "FROM old_wh.sdtm.exports", [row[0], row[1]])
+        con.execute(_ae_snapshot_sql("old_wh.adam.adae", "?"), [row[0]])
+    finally:
+        con.execute("DETACH old_wh")
+
+
+def _take_snapshot(con: duckdb.DuckDBPyConnection, run_id: str, loaded_at) -> None:
+    """This load's snapshot: every site's data cut and the ADAE just derived (R-AE), so any later
+    warehouse can tell what is new or changed since this load."""
+    con.execute("INSERT INTO audit.load_snapshots SELECT ?, ?, SITEID, DATACUT, RUN_ID "
+                "FROM sdtm.exports", [run_id, loaded_at])
+    con.execute(_ae_snapshot_sql("adam.adae", "?"), [run_id])
 
 
 def _current_catalog(con: duckdb.DuckDBPyConnection) -> str:
@@ -515,7 +554,7 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         _pause("derived")
 
         t0 = time.monotonic()
-        _say(progress, "recording the run history in audit...")
+        _say(progress, "recording the run history and this load's snapshot in audit...")
         this_run = dict(record, outcome="loaded", finished_at=runlog.iso(runlog.utcnow()))
         # The previous warehouse's history is copied whole; only runs it does not hold yet are
         # read from the run log (never the whole history again at each load).
@@ -523,6 +562,9 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         new_runs = [runlog.read_record(runs / run_id) for run_id in runlog.run_ids(runs)
                     if run_id not in known and run_id != record["run_id"]]
         _fill_audit(con, runs, new_runs + [this_run])
+        if old_file.exists():
+            _carry_snapshots(con, old_file)
+        _take_snapshot(con, run_id, loaded_at)
         con.execute("INSERT INTO audit.refresh VALUES (?, ?, ?)", [run_id, loaded_at, SCHEMA_VERSION])
         con.execute("CHECKPOINT")
         _timed(record, "audit", t0)

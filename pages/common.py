@@ -21,12 +21,12 @@ import threading
 import time
 from typing import Callable
 
-import altair as alt
 import polars as pl
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import auth
+from warehouse.charts import count_axis  # noqa: F401  (the pages' count axis, re-exported)
 from warehouse.study import STUDY_TITLE, STUDYID, TARGET_ENROLLED
 from warehouse import queries, warehouse_path
 
@@ -127,15 +127,63 @@ def header(title: str, *, need_warehouse: bool = True) -> None:
         st.caption(f"Showing site {', '.join(sites)} only (sidebar filter).")
 
 
-def count_axis(title: str | None = None) -> alt.Axis:
-    """The axis of a count (subjects, events): whole-number ticks only, never 2.5 subjects."""
-    return alt.Axis(title=title, format="d", tickMinStep=1)
-
-
 def _date_columns(df: pl.DataFrame) -> dict:
-    """Dates shown as dates (not midnight timestamps)."""
-    return {c: st.column_config.DateColumn(c, format="YYYY-MM-DD")
-            for c, t in df.schema.items() if t == pl.Date}
+    """Dates shown as dates (not midnight timestamps); the subject column pinned, so it stays
+    visible while a wide listing scrolls sideways."""
+    out = {c: st.column_config.DateColumn(c, format="YYYY-MM-DD")
+           for c, t in df.schema.items() if t == pl.Date}
+    for subject in ("USUBJID", "Subject"):
+        if subject in df.columns:
+            out[subject] = st.column_config.TextColumn(subject, pinned=True)
+    return out
+
+
+# Committee tables (warehouse.tables): the term column pinned and wide enough for MedDRA terms,
+# the count columns narrow, so SOC/PT incidence at every worst grade reads without scrolling at
+# 1440 px.
+COUNT_COLUMN_PX = 92
+TERM_COLUMN_PX = 360
+
+
+def committee_table(shown: pl.DataFrame, data: pl.DataFrame, name: str, *,
+                    key: str | None = None) -> None:
+    """A committee table laid out by warehouse.tables (``shown``: text, n (%) cells) with the CSV
+    download of the query result it was laid out from (``data``: CDISC names, plain numbers)."""
+    first = shown.columns[0]
+    config = {first: st.column_config.TextColumn(first, pinned=True, width=TERM_COLUMN_PX)}
+    config |= {c: st.column_config.TextColumn(c, width=COUNT_COLUMN_PX) for c in shown.columns[1:]}
+    st.dataframe(shown, width="stretch", hide_index=True, column_config=config, key=key)
+    csv_download(data, name, f"dl_{name}")
+
+
+REFERENCE_KEY = "ae_reference"
+
+
+def chosen_reference(refs: list[dict]) -> dict | None:
+    """The reference of "new and changed" the reader chose on the Safety page (kept for the
+    session, so the Overview counts against the same one), else the default
+    (queries.default_reference: the last committee packet, else the previous accepted load)."""
+    chosen = st.session_state.get(REFERENCE_KEY)
+    return next((r for r in refs if r["key"] == chosen), None) or queries.default_reference(refs)
+
+
+def reference_selector(refs: list[dict]) -> dict | None:
+    """The Safety page's choice of reference; None when there is nothing to compare with."""
+    if not refs:
+        st.caption("Nothing to compare with yet: no committee packet and no earlier accepted load "
+                   "(every event is shown, none is marked new).")
+        return None
+    current = chosen_reference(refs)
+    keys = [r["key"] for r in refs]
+    labels = {r["key"]: r["label"] for r in refs}
+    if st.session_state.get(REFERENCE_KEY) not in keys:
+        st.session_state[REFERENCE_KEY] = current["key"]
+    key = st.selectbox("New and changed since", keys, key=REFERENCE_KEY,
+                       format_func=labels.__getitem__,
+                       help="An event is new if it was not in the reference, changed if its grade "
+                            "rose, it became serious or its outcome changed (matched on subject, "
+                            "preferred term and onset as reported).")
+    return next(r for r in refs if r["key"] == key)
 
 
 # OWASP "CSV injection": a cell starting with one of these is run as a formula by spreadsheet
@@ -184,9 +232,12 @@ def start_download_sweeper() -> threading.Thread | None:
     return thread
 
 
-def download(label: str, make: "Callable[[], bytes]", file_name: str, mime: str, key: str) -> None:
-    """A download whose file is made on click, within the signed-in session (module docstring)."""
-    st.download_button(label, data=make, file_name=file_name, mime=mime, key=key)
+def download(label: str, make: "Callable[[], bytes]", file_name: str, mime: str, key: str,
+             on_click: "Callable | None" = None, args: tuple = (), kwargs: dict | None = None) -> None:
+    """A download whose file is made on click, within the signed-in session (module docstring);
+    ``on_click`` (with ``args``/``kwargs``) runs on that click too, e.g. an access-log entry."""
+    st.download_button(label, data=make, file_name=file_name, mime=mime, key=key,
+                       **({"on_click": on_click, "args": args, "kwargs": kwargs or {}} if on_click else {}))
 
 
 def csv_download(df: pl.DataFrame, name: str, key: str) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from warehouse.study import FIRST_ENROLLMENT_REGISTRY
 from pages.common import TARGET, count_axis, frac, page_setup, table
-from warehouse import queries
+from warehouse import charts, queries
 
 sites = page_setup("enrollment")
 enr = queries.enrollment_counts(sites)
@@ -23,15 +23,7 @@ cuts = queries.data_cuts()
 cut = cuts["DATACUT"].max() if cuts.height else dt.date.today()
 projection = queries.enrollment_projection()   # trial-wide, derived by the ETL (R-ENROL)
 if cum.height:
-    steps = pl.concat([cum.select("ENRLDT", "cumulative"),
-                       pl.DataFrame({"ENRLDT": [cut], "cumulative": [cum["cumulative"].max()]})])
-    line = alt.Chart(steps).mark_line(interpolate="step-after", point=True).encode(
-        x=alt.X("ENRLDT:T", title="Date"), y=alt.Y("cumulative:Q", axis=count_axis("Enrolled (cumulative)"),
-                                                  scale=alt.Scale(domain=[0, TARGET + 1])))
-    target = alt.Chart(pl.DataFrame({"y": [TARGET]})).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q")
-    reg = alt.Chart(pl.DataFrame({"x": [first], "label": ["Registry first enrollment 2023-12-26"]})).mark_rule(
-        color="gray").encode(x="x:T", tooltip="label:N")
-    st.altair_chart(line + target + reg, width="stretch")
+    st.altair_chart(charts.enrollment(cum, cut, TARGET, first), width="stretch")
 st.caption(f"Red dashed line: target {TARGET}. Grey line: first enrollment in the registry "
            f"({FIRST_ENROLLMENT_REGISTRY}).")
 if projection.get("PROJDT"):

@@ -1,8 +1,9 @@
 """Overview (home of the PI and the monitoring committee): enrollment, the primary endpoint (PI
-only), subjects by status, serious AEs and AESIs since the previous data cut, open flags."""
+only), subjects by status, serious AEs and AESIs new or changed since the reference chosen on the
+Safety page (default: the last committee packet, else the previous accepted load), open flags."""
 import streamlit as st
 
-from pages.common import TARGET, frac, page_setup, table
+from pages.common import TARGET, chosen_reference, frac, page_setup, table
 from warehouse import queries
 from warehouse.study import PRIMARY_WEEK
 
@@ -21,17 +22,15 @@ if role == "pi":  # efficacy results are the PI's only (issue 6)
     cols[1].caption(f"Not yet due: {wk12['not_yet_due']} · FAS {wk12['fas']}")
     cols[1].page_link("pages/page_efficacy.py", label="Efficacy (LLDAS)")
 
-new = queries.new_safety_events(sites)
-if new["previous_cuts"]:
-    label = "since the previous data cut"
-    since = ", ".join(f"site {k}: {v}" for k, v in new["previous_cuts"].items())
-    note = (f"New, or newly serious / newly of special interest, since the previous data cut "
-            f"({since}); a site's first export counts whole.")
-else:
-    label, note = "(no previous data cut: all)", "Every site has been loaded once: all events count."
-cols[-1].metric(f"Serious AEs {label}", new["sae"])
-cols[-1].metric(f"AESIs {label}", new["aesi"])
-cols[-1].caption(note)
+ref = chosen_reference(queries.ae_references())   # the Safety page's choice, else the default
+new = queries.ae_change_counts(ref["run_id"] if ref else None, sites)
+since = "since the reference" if ref else "(all: nothing to compare with)"
+cols[-1].metric(f"Serious AEs new or newly serious {since}" if ref else f"Serious AEs {since}",
+                new["serious"])
+cols[-1].metric(f"AESIs new {since}" if ref else f"AESIs {since}", new["aesi"])
+cols[-1].caption(f"New events {new['new']}, changed {new['changed']} (grade rose, became serious or "
+                 f"outcome changed) since {ref['label']}; the reference is chosen on the Safety page."
+                 if ref else "No committee packet and no earlier accepted load yet: every event counts.")
 cols[-1].page_link("pages/page_safety.py", label="Safety")
 
 st.subheader("Subjects by status")

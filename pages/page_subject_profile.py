@@ -1,11 +1,9 @@
 """Subject profile: one subject on one page, on a shared time axis (study day). Reachable from
 every listing by ``?subject=<USUBJID>``."""
-import altair as alt
-import polars as pl
 import streamlit as st
 
 from pages.common import last_observed, page_setup, table
-from warehouse import access, queries
+from warehouse import charts, queries
 
 sites = page_setup("subject")
 subjects = queries.subjects(sites)
@@ -47,40 +45,18 @@ st.caption(f"Site {s['SITEID']} · age {s['AGE']} · sex {s['SEX']} · consent {
            + f" · observed to {s['OBSENDT']} · data cut {s['DATACUT']}")
 
 # What the role may read (warehouse/access.py): the monitoring committee sees the subject's
-# safety profile, without the PSL course and the visits' efficacy columns (SLEDAI-2K, LLDAS ...).
-psl = queries.psl_curve(subjects=(subject,)) if access.permitted(queries.psl_curve) else None
+# safety profile (the PSL course included), without the visits' efficacy columns (SLEDAI-2K, LLDAS ...).
+psl = queries.psl_curve(subjects=(subject,))
 visits = queries.lldas_visits(usubjid=subject)
 efficacy = "SLEDAI" in visits.columns
 ae = queries.adverse_events(usubjid=subject)
 ex = queries.infusions(usubjid=subject)
 labs = queries.labs(subject)
-days = [d for d in ((psl["ADY"] if psl is not None else None), visits["ADY"], ae["ASTDY"], ex["ADY"],
-                    labs["ADY"]) if d is not None and d.drop_nulls().len()]
-day_min = min([d.min() for d in days] or [-28])
-day_max = max([d.max() for d in days] or [169])
-x = alt.X("ADY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max]))
-charts = []
-if psl is not None and psl.height:
-    charts.append(alt.Chart(psl).mark_line(interpolate="step-after").encode(
-        x=x, y=alt.Y("PSLDOSE:Q", title="PSL mg/day"), tooltip=["ADT", "PSLDOSE", "DRUGS"]).properties(height=140))
-if efficacy and visits.height:
-    charts.append(alt.Chart(visits).mark_line(point=True).encode(
-        x=x, y=alt.Y("SLEDAI:Q", title="SLEDAI-2K"),
-        tooltip=["AVISIT", "ADT", "SLEDAI", "LLDASFL"]).properties(height=120))
-    charts.append(alt.Chart(visits.with_columns(pl.col("LLDASFL").fill_null("missing"))).mark_square(size=120).encode(
-        x=x, color=alt.Color("LLDASFL:N", title="LLDAS", scale=alt.Scale(
-            domain=["Y", "N", "missing"], range=["#2e7d32", "#c62828", "#bdbdbd"])),
-        tooltip=["AVISIT", "LLDASFL"]).properties(height=40))
-if ex.height:
-    charts.append(alt.Chart(ex.filter(pl.col("ADY").is_not_null())).mark_tick(thickness=2).encode(
-        x=x, tooltip=["AVISIT", "ADT", "EXDOSE"]).properties(height=30, title="Infusions"))
-if ae.height:
-    charts.append(alt.Chart(ae).mark_point(filled=True).encode(
-        x=alt.X("ASTDY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max])),
-        y=alt.Y("AEDECOD:N", title=None), color=alt.Color("AETOXGR:O", title="Grade"),
-        tooltip=["AEDECOD", "AETERM", "AETOXGR", "ASTDT"]).properties(height=80))
-if charts:
-    st.altair_chart(alt.vconcat(*charts).resolve_scale(color="independent"))
+domain = charts.day_domain(psl["ADY"], ae["ASTDY"], ex["ADY"], labs["ADY"],
+                           visits["ADY"] if efficacy else None)     # one study-day axis for all
+timeline = charts.subject_timeline(psl, ex, ae, visits if efficacy else None, domain=domain)
+if timeline is not None:
+    st.altair_chart(timeline)
 
 st.subheader("Visits: SLEDAI-2K and LLDAS" if efficacy else "Visits")
 table(visits.drop("SITEID"), "subject_visits")
@@ -89,35 +65,17 @@ table(ex.drop("SITEID"), "subject_infusions")
 st.subheader("Adverse events")
 table(ae.drop("SITEID"), "subject_adverse_events")
 st.subheader("Laboratory results")
-# Laboratory panel (R-LAB): the chosen tests on the profile's study-day axis (x above), each with
-# its reference range as a band and its points coloured by CTCAE grade (ADLB, via queries.labs).
-lab_days = labs.filter(pl.col("ADY").is_not_null() & pl.col("AVAL").is_not_null())
-lab_codes = lab_days["PARAMCD"].unique(maintain_order=True).to_list()
-abnormal = lab_days.filter(pl.col("ATOXGR") >= 1)["PARAMCD"].unique(maintain_order=True).to_list()
+# Laboratory panel (R-LAB): the chosen tests on the profile's study-day axis, each with its
+# reference range as a band and its points coloured by CTCAE grade (ADLB, via queries.labs).
+lab_codes = labs.filter(labs["ADY"].is_not_null())["PARAMCD"].unique(maintain_order=True).to_list()
+abnormal = labs.filter(labs["ATOXGR"] >= 1)["PARAMCD"].unique(maintain_order=True).to_list()
 chosen_tests = st.multiselect("Tests to plot", lab_codes, default=abnormal or lab_codes[:3],
                               key="profile_lab_tests")
-lab_panels = []
-for code in chosen_tests:
-    one = lab_days.filter(pl.col("PARAMCD") == code).with_columns(
-        pl.when(pl.col("ATOXGR").is_null()).then(pl.lit("not graded"))
-        .otherwise(pl.format("grade {}", pl.col("ATOXGR"))).alias("grade"))
-    unit = one["AVALU"].drop_nulls().first() if one["AVALU"].drop_nulls().len() else ""
-    layers = [alt.Chart(one).mark_line(color="#607d8b").encode(
-                  x=x, y=alt.Y("AVAL:Q", title=f"{code} {unit}".strip())),
-              alt.Chart(one).mark_point(filled=True, size=60).encode(
-                  x=x, y="AVAL:Q", color=alt.Color("grade:N", title="Grade", scale=alt.Scale(
-                      domain=["grade 0", "grade 1", "grade 2", "grade 3", "grade 4", "not graded"],
-                      range=["#9e9e9e", "#fdd835", "#fb8c00", "#e53935", "#6a1b9a", "#42a5f5"])),
-                  tooltip=["AVISIT", "ADT", "ADY", "AVAL", "ANRLO", "ANRHI", "grade"])]
-    band = one.select("ANRLO", "ANRHI").drop_nulls().unique()
-    if band.height:
-        layers.insert(0, alt.Chart(band).mark_rect(opacity=0.15, color="#2e7d32").encode(
-            y="ANRLO:Q", y2="ANRHI:Q"))
-    lab_panels.append(alt.layer(*layers).properties(height=110))
-if lab_panels:
-    st.altair_chart(alt.vconcat(*lab_panels), width="stretch")
+panel = charts.lab_panel(labs, chosen_tests, domain)
+if panel is not None:
+    st.altair_chart(panel, width="stretch")
     st.caption("Shaded: the reference range. Points coloured by CTCAE v5.0 grade (R-LAB).")
-elif not lab_days.height:
+elif not lab_codes:
     st.caption("No laboratory value on a study day (no first infusion).")
 table(labs, "subject_labs")
 st.subheader("Protocol flags")

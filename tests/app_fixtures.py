@@ -12,7 +12,12 @@ LLDAS wk12 responders / due = 1 / 2 (50%), not yet due 1 (site 01: 1 / 1, site 0
 LLDAS wk24 = 1 / 1 (02-001 due and Y; the two site-01 subjects not yet due).
 AEs: 01-001 seq 1 Herpes zoster grade 2 (AESI), seq 2 Nasopharyngitis grade 1;
      02-001 seq 1 Pneumonia grade 3 serious (AESI serious infection). All TEAE, SOC Infections:
-     incidence by SOC = 2 subjects, 01-001 at worst grade 2, 02-001 at grade 3.
+     incidence by SOC = 2 subjects, 01-001 at worst grade 2, 02-001 at grade 3 (N = FAS = 3).
+Exposure (ADSL, as R-AE derives it): each FAS subject one infusion on day 1 and 28 days on
+treatment (the last infusion + 27 days). AESI time at risk (ADTTE): 01-001's herpes zoster on day
+50, 02-001's pneumonia (serious infection) on day 102, everyone else censored at 28 days; so
+herpes zoster: 1 subject over 50 + 28 + 28 = 106 days = 106 / 365.25 patient-years ->
+100 x 365.25 / 106 = 344.6 per 100 patient-years.
 Verbatim terms are hostile on purpose: '<script>...', a Markdown link, a SQL injection.
 Protocol flags: 01-001 INFUSION_MISSED; 02-001 PSL_ABOVE_7_5_WK12 (10 mg/day at week 12: the C4
 result, an efficacy flag that only the PI may see).
@@ -80,6 +85,18 @@ INSERTS = """
     UPDATE adam.adsl SET EOSDT = '2024-07-08', OBSENDT = '2024-07-08', OBSENDY = 169 WHERE USUBJID = $u4;
     -- R-PROTOCOL ceiling as ADSL derives it: 0.6 mg/kg x WEIGHTBL (50 kg -> 30 mg/day)
     UPDATE adam.adsl SET PSLCEIL = 0.6 * WEIGHTBL;
+    UPDATE adam.adsl SET NINFUS = 1, TRTEDT = TRTSDT, EXPENDT = TRTSDT + 27, TRTDURD = 28,
+      TRTDURY = 28 / 365.25 WHERE FASFL = 'Y';
+    INSERT INTO adam.adtte_aesi (USUBJID, SITEID, PARAMCD, PARAM, STARTDT, ADT, AVAL, CNSR)
+      SELECT s.USUBJID, s.SITEID, p.c, 'Time to first ' || lower(p.c), s.TRTSDT,
+        CASE WHEN e.d IS NULL THEN s.EXPENDT ELSE s.TRTSDT + e.d - 1 END,
+        coalesce(e.d, 28), CASE WHEN e.d IS NULL THEN 1 ELSE 0 END
+      FROM adam.adsl s CROSS JOIN (VALUES ('HERPES ZOSTER'), ('INFUSION-RELATED REACTION'),
+        ('HYPERSENSITIVITY'), ('TUBERCULOSIS'), ('MALIGNANCY'), ('SERIOUS INFECTION'), ('ANY AESI')) p(c)
+      LEFT JOIN (VALUES ($u1, 'HERPES ZOSTER', 50), ($u1, 'ANY AESI', 50),
+        ($u4, 'SERIOUS INFECTION', 102), ($u4, 'ANY AESI', 102)) e(u, c, d)
+        ON e.u = s.USUBJID AND e.c = p.c
+      WHERE s.FASFL = 'Y';
     INSERT INTO adam.adeff (USUBJID, SITEID, PARAMCD, PARAM, AVISITN, WKDT, DUEFL, RESPFL, REASON) VALUES
       ($u1, '01', 'LLDAS', 'LLDAS', 12, '2024-04-05', 'Y', 'Y', 'LLDAS Y'),
       ($u2, '01', 'LLDAS', 'LLDAS', 12, '2024-07-13', 'N', NULL, 'not yet due'),
@@ -121,6 +138,7 @@ INSERTS = """
       ($u4, '02', 1, $t3, 'Pneumonia', 'Infections and infestations', '2024-05-02', '2024-05-20',
        3, 'Y', 'UNLIKELY RELATED', 'DRUG INTERRUPTED', 'RECOVERED/RESOLVED', '2024-05-02', '2024-05-20',
        102, 'Y', 'N', 'Y', 'SERIOUS INFECTION');
+    UPDATE adam.adae SET AESHOSP = 'Y' WHERE AESER = 'Y';
     INSERT INTO adam.adex (USUBJID, SITEID, EXSEQ, AVISIT, AVISITN, VISITNUM, ADT, ADY, EXDOSE,
         OOWFL, MISSFL, DOSEDVFL) VALUES
       ($u1, '01', 1, 'WEEK 0', 0, 2, '2024-01-12', 1, 300, 'N', 'N', 'N'),

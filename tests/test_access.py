@@ -53,11 +53,24 @@ def test_the_data_team_may_not_read_efficacy_or_subject_data(wh, query):
 
 @pytest.mark.parametrize("query,args", [("endpoint_summary", ()), ("endpoint", ("LLDAS", 12)),
                                         ("endpoint_subjects", ()), ("change_from_week0", ()),
-                                        ("psl_curve", ()), ("psl_weeks", ()), ("psl_ceilings", ()),
+                                        ("psl_weeks", ()), ("psl_ceilings", ()),
                                         ("immunosuppressants", ()), ("run_history", ())])
 def test_the_monitoring_committee_may_not_read_endpoints_psl_or_the_run_log(wh, query, args):
     with access.as_role("monitor"), pytest.raises(access.AccessDenied, match="role monitor"):
         getattr(queries, query)(*args)
+
+
+def test_the_monitoring_committee_reads_the_daily_psl_course_but_no_dose_at_a_visit(wh):
+    """Deliberate (issue 11: the committee packet's SAE profiles show the PSL curve beside the
+    AEs): the daily prednisolone course (psl_curve, declared keep=PSLDOSE, CUMDOSE) is the
+    committee's safety context; the dose on an assessment date (C4's input, lldas_visits) and the
+    week-12/24 doses (psl_weeks, endpoints) stay the PI's."""
+    with access.as_role("monitor"):
+        curve = queries.psl_curve()
+        assert {"PSLDOSE", "CUMDOSE"} <= set(curve.columns) and curve.height > 0
+        assert not {"PSLDOSE", "CUMDOSE", "SLEDAI", "CRIT4FL"} & set(queries.lldas_visits().columns)
+        with pytest.raises(access.AccessDenied):
+            queries.psl_weeks()
 
 
 def test_protocol_flags_hide_the_c4_week_12_flag_from_data_and_monitor(wh):
@@ -122,22 +135,25 @@ def opened(files, tmp_path, monkeypatch):
     return open_
 
 
-def shown(at, downloads: dict[str, bytes]) -> tuple[set[str], str]:
+def shown(at, downloads: dict[str, bytes], charts_may_show: frozenset = frozenset()) -> tuple[set[str], str]:
     """(every column name, all the text) a page shows or hands out: tables, charts (their
-    fields and data), downloads (CSV headers and cells), texts."""
+    fields and data), downloads (CSV headers and cells), texts. ``charts_may_show``: names left
+    out when they come from a chart's data only."""
     from tests.app_fixtures import texts
     names: set[str] = set()
+    chart_names: set[str] = set()
     text = [texts(at)]
     for d in at.dataframe:
         names |= set(map(str, d.value.columns))
         text.append(d.value.to_csv())
     for chart in at.get("vega_lite_chart"):
-        names |= set(re.findall(r'"field":\s*"([^"]+)"', chart.proto.spec))
+        chart_names |= set(re.findall(r'"field":\s*"([^"]+)"', chart.proto.spec))
         for ds in [chart.proto.data, *[d.data for d in chart.proto.datasets]]:
             if ds.data:
                 table = pa.ipc.open_stream(ds.data).read_all()
-                names |= set(table.column_names)
+                chart_names |= set(table.column_names)
                 text.append(str(table.to_pylist()))
+    names |= chart_names - set(charts_may_show)
     for name, content in downloads.items():
         body = content.decode("utf-8", "replace")
         if name.endswith(".csv"):
@@ -146,8 +162,8 @@ def shown(at, downloads: dict[str, bytes]) -> tuple[set[str], str]:
     return names, "\n".join(text)
 
 
-def efficacy_found(at, downloads: dict[str, bytes]) -> list[str]:
-    names, text = shown(at, downloads)
+def efficacy_found(at, downloads: dict[str, bytes], charts_may_show: frozenset = frozenset()) -> list[str]:
+    names, text = shown(at, downloads, charts_may_show)
     return (sorted(names & set(EFFICACY_NAMES)) + ([EFFICACY_FLAG] if EFFICACY_FLAG in text else [])
             + (["LLDAS"] if "LLDAS" in text else []))
 
@@ -156,7 +172,10 @@ def efficacy_found(at, downloads: dict[str, bytes]) -> list[str]:
 def test_no_page_or_download_of_the_role_carries_an_efficacy_value(opened, role, page):
     at, downloads = opened(page, role)
     assert downloads, "every page here has at least one download"
-    assert efficacy_found(at, downloads) == []
+    # the monitor's subject profile draws the daily PSL course (psl_curve's declared keep): in
+    # its chart only, never in a table or a download
+    course = frozenset({"PSLDOSE", "CUMDOSE"}) if (role, page) == ("monitor", "subject") else frozenset()
+    assert efficacy_found(at, downloads, course) == []
 
 
 def test_the_check_finds_efficacy_values_where_the_pi_sees_them(opened):

@@ -138,30 +138,46 @@ def test_glucocorticoids_curve_threshold_and_week24_discontinuation(app):
     assert chart_specs(at)[0]["layer"][0]["encoding"]["y"]["scale"]["type"] == "linear"
 
 
+def frame_with(at, *columns: str):
+    """The first table of the page that has all these columns."""
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
 def test_safety_listing_filters_and_incidence(app):
     at = app("safety")
     assert "Adverse events: 3 of 3 events" in texts(at)
     serious = next(s for s in at.selectbox if s.label == "Serious")
     serious.select("Y").run()
     assert "Adverse events: 1 of 3 events" in texts(at)
-    soc = next(d.value for d in at.dataframe if "SOC" in d.value.columns)
-    # Infections: 01-001 worst grade 2, 02-001 grade 3 -> 2 subjects
-    assert (soc["subjects"].tolist(), soc["grade 2"].tolist(), soc["grade 3"].tolist()) == ([2], [1], [1])
+    # Committee form (issue 11): n (%) of N = 3 FAS subjects. Infections: 01-001 worst grade 2,
+    # 02-001 grade 3 -> 2 subjects = 66.7%, 1 at grade 2 and 1 at grade 3 = 33.3% each.
+    # (Before issue 11 the SOC table showed bare counts: subjects [2], grade 2 [1], grade 3 [1].)
+    inc = frame_with(at, "System organ class / preferred term", "Any grade")
+    soc = inc[inc["System organ class / preferred term"] == "Infections and infestations"]
+    assert (soc["Any grade"].tolist(), soc["Grade 2"].tolist(), soc["Grade 3"].tolist()) == (
+        ["2 (66.7%)"], ["1 (33.3%)"], ["1 (33.3%)"])
 
 
-def test_aesis_counted_in_each_of_their_categories(app):
+def test_aesis_counted_in_each_of_their_categories_with_exposure_adjusted_rates(app):
     at = app("safety")
     # 2 AESIs: 01-001's herpes zoster and 02-001's pneumonia, one category each
-    assert "In all: 2 distinct events of special interest in 2 subjects" in texts(at)
+    assert "In all: 2 distinct treatment-emergent events of special interest in 2 subjects" in texts(at)
     assert "One event can fall into several categories" in texts(at)
-    cats = next(d.value for d in at.dataframe if "AESICAT" in d.value.columns and "events" in d.value.columns)
-    # 01-001 herpes zoster (HERPES ZOSTER), 02-001 pneumonia (SERIOUS INFECTION)
-    assert dict(zip(cats["AESICAT"], cats["events"])) == {"HERPES ZOSTER": 1, "SERIOUS INFECTION": 1}
+    cats = frame_with(at, "AESI category", "Events")
+    # 01-001 herpes zoster (HERPES ZOSTER), 02-001 pneumonia (SERIOUS INFECTION); every category
+    # is listed, with none; ANY AESI counts both events.
+    assert dict(zip(cats["AESI category"], cats["Events"])) == {
+        "Herpes zoster": "1", "Infusion-related reaction": "0", "Hypersensitivity": "0",
+        "Tuberculosis": "0", "Malignancy": "0", "Serious infection": "1", "Any AESI": "2"}
+    hz = cats[cats["AESI category"] == "Herpes zoster"].iloc[0]
+    # app_fixtures: 1 subject over 106 days at risk = 0.29 patient-years -> 344.6 per 100 PY
+    assert (hz["Subjects, n (%) of N = 3"], hz["Patient-years at risk"],
+            hz["Rate per 100 patient-years"]) == ("1 (33.3%)", "0.29", "344.6")
 
 
 def test_hostile_verbatim_terms_are_shown_as_literal_text(app):
     at = app("safety")
-    listing = at.dataframe[0].value
+    listing = frame_with(at, "AETERM", "AEBODSYS")          # the AE listing
     assert set(listing["AETERM"]) == {SCRIPT_TERM, MD_TERM, SQL_TERM}
     rendered = "\n".join(str(e.value) for kind in ("markdown", "caption", "text")
                          for e in getattr(at, kind))
@@ -206,7 +222,7 @@ def test_picking_subjects_in_a_row_shows_each_one(app):
 def test_selecting_a_listing_row_opens_the_subject_profile(app):
     at = app("safety")
     # the serious AE listing's only row is 02-001's pneumonia; select it as the browser would
-    sae = at.dataframe[1]
+    sae = next(d for d in at.dataframe if "SERCRIT" in d.value.columns and "AEBODSYS" not in d.value.columns)
     assert sae.value["USUBJID"].tolist() == [U4]
     at.session_state["tbl_serious_adverse_events"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
@@ -266,22 +282,38 @@ def test_data_team_without_warehouse_still_sees_the_run_log(app, files, tmp_path
     assert metric(at, "Latest run") == "refused"
 
 
-def test_overview_counts_saes_and_aesis_since_the_previous_data_cut(app, tmp_path, monkeypatch):
-    # Site 01's export replaced one cut on 2024-03-31 (sdtm.exports.PREV_DATACUT) and the ETL found
-    # both its events in that previous export (ADAE flags 'N'); site 02 was loaded once (flags
-    # null: its events count whole). Site 02's pneumonia is serious and an AESI -> 1 SAE, 1 AESI.
-    # (Site 01's herpes zoster is an AESI but not new: without the flags it would make 2 AESIs.)
+def test_overview_counts_saes_and_aesis_since_the_previous_load(app, tmp_path, monkeypatch):
+    # Issue 11 replaces "since each site's previous data cut" (sdtm.ae_previous + ADAE flags, which
+    # counted a site loaded once in full) by a comparison with the snapshot of an earlier load.
+    # The earlier load run-1 (2024-04-01) held site 01 only (data cut 2024-03-31) with both its
+    # events; run-2 (the fixture's current load) added site 02. Against run-1, the default
+    # reference: site 02's pneumonia is new, serious and an AESI -> 1 SAE, 1 AESI; site 01's herpes
+    # zoster is an AESI but was there (2 AESIs if it counted). Same figures as before issue 11.
     wh = build_warehouse(tmp_path / "trial.duckdb")
     write_run_log(wh)
     con = duckdb.connect(str(wh))
-    con.execute("UPDATE sdtm.exports SET PREV_DATACUT = DATE '2024-03-31' WHERE SITEID = '01'")
-    con.execute("UPDATE adam.adae SET AENEWFL = 'N', SAENEWFL = 'N', AESINWFL = 'N' WHERE SITEID = '01'")
+    con.execute("INSERT INTO audit.load_snapshots VALUES ('run-1', TIMESTAMP '2024-04-01 09:00', '01', "
+                "DATE '2024-03-31', 'run-1')")
+    con.execute("INSERT INTO audit.ae_snapshots (RUN_ID, USUBJID, SITEID, AESEQ, AETERM, AEDECOD, "
+                "AEBODSYS, AESTDTC, ASTDT, AETOXGR, AESER, AEOUT, TRTEMFL, AESIFL) "
+                "SELECT 'run-1', USUBJID, SITEID, AESEQ, AETERM, AEDECOD, AEBODSYS, AESTDTC, ASTDT, "
+                "AETOXGR, AESER, AEOUT, TRTEMFL, AESIFL FROM adam.adae WHERE SITEID = '01'")
     con.close()
     monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
     at = sign_in(new_app().run(), "pi")
-    assert metric(at, "Serious AEs since the previous data cut") == "1"
-    assert metric(at, "AESIs since the previous data cut") == "1"
-    assert "site 01: 2024-03-31" in texts(at)
+    assert metric(at, "Serious AEs new or newly serious since the reference") == "1"
+    assert metric(at, "AESIs new since the reference") == "1"
+    assert "accepted load run-1" in texts(at) and "data cuts 01: 2024-03-31" in texts(at)
+
+
+def test_wide_listings_pin_the_subject_column_and_committee_tables_their_term(app):
+    at = app("safety")
+    frames = {d.key: json.loads(d.proto.columns) for d in at.dataframe if d.key}
+    for key in ("tbl_adverse_events", "tbl_serious_adverse_events", "tbl_infusions"):
+        assert frames[key]["USUBJID"]["pinned"] is True, key
+    incidence = next(json.loads(d.proto.columns) for d in at.dataframe
+                     if "System organ class / preferred term" in d.value.columns)
+    assert incidence["System organ class / preferred term"]["pinned"] is True
 
 
 def test_enrolled_counts_enrolled_subjects_not_dosed_ones_R_ENROL(tmp_path, files, monkeypatch):

@@ -97,18 +97,23 @@ def test_real_psl_at_week_12(app):
 def test_real_safety_counts(app):
     at = app("safety")
     assert "Adverse events: 4 of 4 events" in texts(at)
-    soc = next(d.value for d in at.dataframe if "SOC" in d.value.columns)
-    got = {r.SOC: (r.subjects, r._asdict()) for r in soc.itertuples()}
-    assert got["Infections and infestations"][0] == 2
-    assert got["Nervous system disorders"][0] == 2
-    assert soc.set_index("SOC").loc["Infections and infestations", "grade 3"] == 2
-    assert soc.set_index("SOC").loc["Nervous system disorders", "grade 1"] == 2
+    # Committee form (issue 11): n (%) of N = 2 FAS subjects, a PT indented under its SOC.
+    # (Before issue 11: bare counts, Infections 2 subjects / 2 at grade 3, Nervous 2 / 2 at grade 1.)
+    inc = next(d.value for d in at.dataframe if "System organ class / preferred term" in d.value.columns)
+    rows = inc.set_index("System organ class / preferred term")
+    assert rows.loc["Infections and infestations", "Any grade"] == "2 (100.0%)"
+    assert rows.loc["Infections and infestations", "Grade 3"] == "2 (100.0%)"
+    assert rows.loc["Nervous system disorders", "Any grade"] == "2 (100.0%)"
+    assert rows.loc["Nervous system disorders", "Grade 1"] == "2 (100.0%)"
     # R-AE: the serious herpes zoster is both HERPES ZOSTER and SERIOUS INFECTION (SOC Infections,
     # AESER Y); one event per site -> each category 2 events in 2 subjects
-    cats = next(d.value for d in at.dataframe if "AESICAT" in d.value.columns and "events" in d.value.columns)
-    assert dict(zip(cats["AESICAT"], cats["events"])) == {"HERPES ZOSTER": 2, "SERIOUS INFECTION": 2}
-    # ... so the categories add up to 4 while there are 2 distinct AESIs in 2 subjects: said on the page
-    assert "In all: 2 distinct events of special interest in 2 subjects" in texts(at)
+    cats = next(d.value for d in at.dataframe if "AESI category" in d.value.columns)
+    got = {c: (n, e) for c, n, e in zip(cats["AESI category"], cats["Subjects, n (%) of N = 2"], cats["Events"])}
+    assert got["Herpes zoster"] == got["Serious infection"] == ("2 (100.0%)", "2")
+    assert got["Malignancy"] == ("0 (0.0%)", "0")
+    # the serious herpes zoster is in two categories (4 category-events) while there are 2
+    # distinct AESIs in 2 subjects: said on the page
+    assert "In all: 2 distinct treatment-emergent events of special interest in 2 subjects" in texts(at)
 
 
 def test_real_data_quality_shows_the_refused_run(app):

@@ -382,7 +382,9 @@ def test_selecting_a_listing_row_opens_that_subjects_profile(page, server):
     assert sae, "the demo trial has a serious adverse event"
     sign_in(page, server, "pi")
     open_page(page, "Safety", "16-safety-before-row")
-    grid = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').nth(1)   # SAE listing
+    grid = page.locator('xpath=//*[@data-testid="stElementContainer"][.//h3[normalize-space()='
+                        '"Serious adverse events"]]/following-sibling::*[.//*[@data-testid='
+                        '"stDataFrame"]][1]//*[@data-testid="stDataFrame"]').first   # the SAE listing
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     # the first data row's selection cell: left edge of the grid, one header row (~35 px) down
@@ -458,3 +460,67 @@ def test_labs_page_shows_the_demo_neutropenia_counted_from_the_csv(page, server)
     assert "Shift tables" in text and "eDISH" in text
     assert ("Potential Hy's law (ALT or AST > 3 × ULN and BILI > 2 × ULN on one date, post-baseline): "
             + (", ".join(hy) or "none")) in text
+
+
+# ---- the monitoring committee's packet (issue 11) --------------------------------------------------
+
+def test_monitor_issues_a_committee_packet_downloads_it_and_finds_it_listed(page, server, demo_warehouse):
+    import hashlib
+    import json
+
+    from pypdf import PdfReader
+    sign_in(page, server, "monitor")
+    open_page(page, "Safety", "14-monitor-safety")
+    page.get_by_role("button", name="Issue a committee packet of the current data").click()
+    page.get_by_text("issued (since nothing: the first packet)").wait_for(timeout=180_000)
+    (folder,) = sorted((demo_warehouse.parent / "demo.packets").iterdir())
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["created_by"], manifest["issued_via"]) == ("monitor", "app")
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text(f"Packet {folder.name} · issued").wait_for(timeout=60_000)   # listed
+    with page.expect_download() as download:
+        page.get_by_role("button", name=f"Download packet {folder.name} (PDF)").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert hashlib.sha256(pdf).hexdigest() == manifest["pdf_sha256"]
+    reader = PdfReader(io.BytesIO(pdf))
+    assert "Confidential: for the monitoring committee" in reader.pages[0].extract_text()
+    japanese = {r["AETERM"] for r in demo_rows("ae") if any(ord(ch) > 0x3000 for ch in r["AETERM"])}
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert japanese and all(t in text for t in japanese)
+    page.screenshot(path=str(ARTIFACTS / "15-monitor-packet-issued.png"))
+    log = [json.loads(x) for x in (demo_warehouse.parent / "access.log").read_text().splitlines()]
+    assert {"packet_issued", "packet_downloaded"} <= {e["event"] for e in log if e.get("user") == "monitor"}
+
+
+def test_data_team_can_neither_issue_nor_download_a_packet(page, server):
+    sign_in(page, server, "data")
+    assert "Safety" not in nav_titles(page)
+    body = page.locator("body").inner_text()
+    assert "Issue a committee packet" not in body and "Download packet" not in body
+    page.goto(server + "/safety")                   # by URL: a new session, not even a page
+    page.get_by_text("Page not found").wait_for(timeout=30_000)
+    page.get_by_label("User name").wait_for()
+    assert "Download packet" not in page.locator("body").inner_text()
+
+
+def test_incidence_by_worst_grade_reads_without_scrolling_at_1440_px(browser, server):
+    """SOC/PT incidence at every worst grade fits the Safety page at 1440 px: its grid has no
+    horizontal scroll (at 1000 px it has: 912 px of columns in 538). The pinned subject column of
+    the wide listings is checked in test_app_pages."""
+    context = browser.new_context(viewport={"width": 1440, "height": 2400})
+    page = context.new_page()
+    try:
+        sign_in(page, server, "monitor")
+        open_page(page, "Safety", "16-safety-1440px")
+        headings = [h.strip() for h in page.locator('[data-testid="stMain"] h3').all_inner_texts()]
+        assert "Incidence by SOC and PT, by worst grade" in headings
+        # the incidence grid is the one right after its heading: find it by its position
+        inc = page.locator('[data-testid="stMain"] h3', has_text="Incidence by SOC and PT") \
+            .locator("xpath=following::*[@data-testid='stDataFrame'][1]")
+        inc.scroll_into_view_if_needed()
+        scroller = inc.locator(".dvn-scroller")
+        scroll, client = scroller.evaluate("s => [s.scrollWidth, s.clientWidth]")
+        assert scroll <= client + 1, (scroll, client)
+        inc.screenshot(path=str(ARTIFACTS / "17-incidence-1440px.png"))
+    finally:
+        context.close()

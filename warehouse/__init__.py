@@ -26,3 +26,9 @@ def runs_dir(warehouse: Path) -> Path:
 def archive_dir(warehouse: Path) -> Path:
     """Read-only copies of every accepted export, so any data cut can be rebuilt."""
     return warehouse.parent / f"{warehouse.stem}.archive"
+
+
+def packets_dir(warehouse: Path) -> Path:
+    """The committee packets beside the run log: one read-only folder per packet
+    (packet.pdf, manifest.json), written by ``python -m report packet`` or the Safety page."""
+    return warehouse.parent / f"{warehouse.stem}.packets"

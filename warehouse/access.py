@@ -3,9 +3,11 @@ whatever page, command or test calls it.
 
 - ``pi``: everything.
 - ``monitor`` (monitoring committee): enrollment, safety (adverse events, infusions, labs,
-  protocol flags) and each subject's safety profile. Never an efficacy value: no LLDAS, criteria
-  C1-C5, DORIS, SLEDAI-2K or PGA, no prednisolone dose course (C4 and the PSL endpoints are
-  efficacy results in this trial), no endpoint and no change from week 0 (BASE, CHG).
+  protocol flags) and each subject's safety profile, with the daily prednisolone course as its
+  safety context (``psl_curve`` only: the committee packet's SAE profiles draw it beside the AEs).
+  Never an efficacy value: no LLDAS, criteria C1-C5, DORIS, SLEDAI-2K or PGA, no dose on an
+  assessment date or at weeks 12/24 (C4 and the PSL endpoints), no endpoint and no change from
+  week 0 (BASE, CHG).
 - ``data`` (data team): data quality (run log, refused runs' problems, consistency warnings,
   protocol flags, access log) and enrollment. Never an efficacy value or a flag derived from one.
 
@@ -81,23 +83,27 @@ def current_role() -> str | None:
     return role if role in ROLES else None
 
 
-def redact(result: Any, role: str | None) -> Any:
-    """``result`` without what ``role`` may not see (module docstring)."""
+def redact(result: Any, role: str | None, keep: tuple[str, ...] = ()) -> Any:
+    """``result`` without what ``role`` may not see (module docstring); ``keep``: efficacy columns
+    the query declared its roles may still see."""
     if role in FULL_ACCESS:
         return result
+    hidden = EFFICACY_COLUMNS - set(keep)
     if isinstance(result, pl.DataFrame):
         if "FLAGCD" in result.columns:
             result = result.filter(~pl.col("FLAGCD").is_in(sorted(EFFICACY_FLAGS)).fill_null(False))
-        return result.drop([c for c in result.columns if c in EFFICACY_COLUMNS])
+        return result.drop([c for c in result.columns if c in hidden])
     if isinstance(result, dict):
-        return {k: v for k, v in result.items() if k not in EFFICACY_COLUMNS}
+        return {k: v for k, v in result.items() if k not in hidden}
     if isinstance(result, tuple):
-        return tuple(redact(r, role) for r in result)
+        return tuple(redact(r, role, keep) for r in result)
     return result
 
 
-def readable_by(*roles: str) -> Callable[[F], F]:
-    """Declare who may call a query; enforce it and redact the result (module docstring)."""
+def readable_by(*roles: str, keep: tuple[str, ...] = ()) -> Callable[[F], F]:
+    """Declare who may call a query; enforce it and redact the result (module docstring).
+    ``keep``: columns of EFFICACY_COLUMNS this query's result still shows its roles (declared
+    per query, with the reason beside it)."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
@@ -110,7 +116,7 @@ def readable_by(*roles: str) -> Callable[[F], F]:
                 raise AccessDenied(f"{query.__name__}: not readable by "
                                    f"{'a visitor who is not signed in' if role is None else 'the role ' + role}"
                                    f" (readable by: {', '.join(roles)})")
-            return redact(query(*args, **kwargs), role)
+            return redact(query(*args, **kwargs), role, keep)
         guarded.readable_by = tuple(roles)  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
     return declare

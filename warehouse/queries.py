@@ -25,7 +25,7 @@ import streamlit as st
 from etl.contract import (CTCAE_GRADES, HY_LAW_AMINOTRANSFERASE_X_ULN, HY_LAW_BILIRUBIN_X_ULN,
                           R2A1HI_TESTS)
 from etl.derive.labs import EDISH_QUADRANTS
-from warehouse import access, runs_dir, warehouse_path
+from warehouse import access, packets_dir, runs_dir, warehouse_path
 from warehouse.access import readable_by
 
 Sites = tuple[str, ...] | None
@@ -94,6 +94,22 @@ def sites() -> list[str]:
 
 
 @readable_by(*access.SAFETY)
+def current_run() -> str | None:
+    """The accepted load that built this warehouse (audit.refresh): the packet's "load run ID"."""
+    return _scalar_row(_q("SELECT RUN_ID FROM audit.refresh ORDER BY REFRESHED_AT DESC LIMIT 1")
+                       ).get("RUN_ID")
+
+
+@readable_by(*access.SAFETY)
+def load_snapshots() -> pl.DataFrame:
+    """Every accepted load whose snapshot this warehouse keeps (audit.load_snapshots), newest
+    first: RUN_ID, LOADED_AT, CUTS (each site's data cut then, e.g. '01: 2026-11-01, 02: ...')."""
+    return _q("SELECT RUN_ID, max(LOADED_AT) AS LOADED_AT, "
+              "string_agg(SITEID || ': ' || DATACUT, ', ' ORDER BY SITEID) AS CUTS "
+              "FROM audit.load_snapshots GROUP BY RUN_ID ORDER BY LOADED_AT DESC, RUN_ID DESC")
+
+
+@readable_by(*access.SAFETY)
 def subjects(sites: Sites = None) -> list[str]:
     return _q("SELECT USUBJID FROM adam.adsl WHERE {site} ORDER BY USUBJID", sites)["USUBJID"].to_list()
 
@@ -147,6 +163,40 @@ def status_counts(sites: Sites = None) -> pl.DataFrame:
     """Subjects by ADSL.SUBJSTAT."""
     return _q("SELECT SUBJSTAT, count(*) AS n FROM adam.adsl WHERE {site} "
               "GROUP BY SUBJSTAT ORDER BY SUBJSTAT", sites)
+
+
+@readable_by(*access.SAFETY)
+def disposition(sites: Sites = None) -> pl.DataFrame:
+    """Enrolled subjects by end-of-study status (ADSL EOSSTT: ONGOING, COMPLETED, DISCONTINUED)
+    and, for a discontinuation, its reason (DCSREAS)."""
+    return _q("SELECT EOSSTT, DCSREAS, count(*) AS subjects FROM adam.adsl "
+              "WHERE ENRLFL = 'Y' AND {site} GROUP BY ALL ORDER BY EOSSTT, DCSREAS NULLS FIRST", sites)
+
+
+BASELINE_VARIABLES = ("AGE", "WEIGHTBL", "SLEDAIBL", "PGABL", "C3BL", "C4BL", "CH50BL", "DSDNABL",
+                      "PSLDOSBL")
+
+
+@readable_by(*access.SAFETY)
+def baseline(sites: Sites = None) -> pl.DataFrame:
+    """Demographics and baseline characteristics of each FAS subject, as ADSL derived them: AGE,
+    SEX, WEIGHTBL, SLEDAIBL, PGABL, C3BL, C4BL, CH50BL, DSDNABL (anti-dsDNA), PSLDOSBL."""
+    return _q("SELECT USUBJID, SITEID, AGE, SEX, " + ", ".join(BASELINE_VARIABLES[1:])
+              + " FROM adam.adsl WHERE FASFL = 'Y' AND {site} ORDER BY USUBJID", sites)
+
+
+@readable_by(*access.SAFETY)
+def baseline_summary(sites: Sites = None) -> pl.DataFrame:
+    """One row per BASELINE_VARIABLES entry over the FAS: n (non-missing), mean, sd, median, min,
+    max; and one row per sex (n only, in ``n``)."""
+    parts = [f"SELECT {i} AS ord, '{v}' AS variable, count({v}) AS n, avg({v}) AS mean, "
+             f"stddev_samp({v}) AS sd, median({v}) AS median, min({v}) AS min, max({v}) AS max "
+             f"FROM f" for i, v in enumerate(BASELINE_VARIABLES)]
+    parts.append("SELECT 100 AS ord, 'SEX ' || SEX, count(*), NULL, NULL, NULL, NULL, NULL "
+                 "FROM f GROUP BY SEX")
+    return _q("WITH f AS (SELECT * FROM adam.adsl WHERE FASFL = 'Y' AND {site}) "
+              "SELECT variable, n, mean, sd, median, min, max FROM (" + " UNION ALL ".join(parts)
+              + ") ORDER BY ord, variable", sites)
 
 
 @readable_by(*access.SAFETY)
@@ -219,7 +269,10 @@ def immunosuppressant_counts(sites: Sites = None) -> pl.DataFrame:
 
 # ---- glucocorticoids (R-PSL) -----------------------------------------------------------------
 
-@readable_by(*access.EFFICACY)
+# The daily prednisolone course is the committee's safety context too (glucocorticoid exposure
+# beside infections; the packet's SAE profiles, issue 11): the monitor reads this curve, while
+# the doses on assessment dates, the week-12/24 doses and every criterion stay the PI's.
+@readable_by(*access.SAFETY, keep=("PSLDOSE", "CUMDOSE"))
 def psl_curve(sites: Sites = None, subjects: tuple[str, ...] | None = None) -> pl.DataFrame:
     """ADPSL reduced to what a step-after line needs: each subject's first day, every day whose
     dose differs from the day before, pulse days, and the last day. Drawn as steps, it is the
@@ -253,10 +306,13 @@ def psl_weeks(sites: Sites = None) -> pl.DataFrame:
 # ---- protocol flags, warnings ----------------------------------------------------------------
 
 @readable_by(*access.EVERY_ROLE)
-def protocol_flags(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
+def protocol_flags(sites: Sites = None, usubjid: str | None = None,
+                   flags: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """R-PROTOCOL flags; ``flags`` keeps only those FLAGCDs (None: every flag)."""
     return _q("SELECT USUBJID, SITEID, FLAGCD, ADT, DETAIL FROM adam.protocol_flags "
-              "WHERE {site} AND ($u IS NULL OR USUBJID = $u) ORDER BY ADT, USUBJID",
-              sites, u=usubjid)
+              "WHERE {site} AND ($u IS NULL OR USUBJID = $u) "
+              "AND ($all_flags OR list_contains($flags, FLAGCD)) ORDER BY ADT, USUBJID",
+              sites, u=usubjid, all_flags=flags is None, flags=list(flags or []))
 
 
 @readable_by(*access.DATA_QUALITY)
@@ -273,12 +329,123 @@ def dq_warning_count(sites: Sites = None) -> int:
 
 # ---- safety (R-AE) ---------------------------------------------------------------------------
 
+# ADAE with each event's change against a reference snapshot (audit.ae_snapshots of the load
+# $ref; no reference: $ref NULL and every change column null). Events are matched across loads as
+# ADAE always matched them: USUBJID + AEDECOD + AESTDTC (AESEQ is not promised stable between
+# deliveries; a recoded term or corrected onset shows as new, the safe side). Several reference
+# events with one key compare as one: its highest grade, serious if any was, its outcomes.
+_AE_WITH_CHANGES = """
+WITH ref AS (
+    SELECT USUBJID, AEDECOD, AESTDTC, max(AETOXGR) AS REFGR, bool_or(AESER = 'Y') AS REFSER,
+           bool_or(AESIFL = 'Y') AS REFAESI, list_sort(list(DISTINCT AEOUT)) AS REFOUT
+    FROM audit.ae_snapshots WHERE RUN_ID = $ref GROUP BY ALL),
+a AS (
+    SELECT ae.*, r.REFGR, r.REFSER, r.REFAESI, r.REFOUT, r.USUBJID IS NULL AS ISNEW,
+           coalesce(ae.AETOXGR > r.REFGR, false) AS GRUP,
+           coalesce(ae.AESER = 'Y' AND NOT r.REFSER, false) AS SERUP,
+           coalesce(NOT list_contains(r.REFOUT, ae.AEOUT), false) AS OUTCHG
+    FROM adam.adae ae LEFT JOIN ref r ON ae.USUBJID = r.USUBJID
+         AND ae.AEDECOD IS NOT DISTINCT FROM r.AEDECOD AND ae.AESTDTC IS NOT DISTINCT FROM r.AESTDTC),
+c AS (
+    SELECT *,
+      CASE WHEN $ref IS NULL THEN NULL WHEN ISNEW THEN 'NEW'
+           WHEN GRUP OR SERUP OR OUTCHG THEN 'CHANGED' END AS CHANGE,
+      CASE WHEN $ref IS NULL THEN NULL WHEN ISNEW THEN 'not in the reference'
+           ELSE nullif(concat_ws('; ',
+             CASE WHEN GRUP THEN 'grade ' || REFGR || ' -> ' || AETOXGR END,
+             CASE WHEN SERUP THEN 'became serious' END,
+             CASE WHEN OUTCHG THEN 'outcome ' || array_to_string(REFOUT, ' / ') || ' -> ' || AEOUT END),
+             '') END AS CHANGEDESC,
+      concat_ws('; ', CASE WHEN AESDTH = 'Y' THEN 'death' END,
+                CASE WHEN AESLIFE = 'Y' THEN 'life-threatening' END,
+                CASE WHEN AESHOSP = 'Y' THEN 'hospitalisation' END,
+                CASE WHEN AESDISAB = 'Y' THEN 'disability' END,
+                CASE WHEN AESCONG = 'Y' THEN 'congenital anomaly' END,
+                CASE WHEN AESMIE = 'Y' THEN 'medically important' END) AS SERCRIT
+    FROM a)
+"""
+AE_LISTING_COLUMNS = ("USUBJID, SITEID, AESEQ, AETERM, AEDECOD, AEBODSYS, AESTDTC, AEENDTC, ASTDT, "
+                      "ASTDTF, AENDT, ASTDY, AETOXGR, AESER, SERCRIT, AESDTH, AESLIFE, AESHOSP, "
+                      "AESDISAB, AESCONG, AESMIE, AEREL, RELFL, TRTEMFL, AESIFL, AESICAT, AEACN, "
+                      "AEOUT, CHANGE, CHANGEDESC")
+
+
 @readable_by(*access.SAFETY)
-def adverse_events(sites: Sites = None, usubjid: str | None = None) -> pl.DataFrame:
-    return _q("SELECT USUBJID, SITEID, AESEQ, AETERM, AEDECOD, AEBODSYS, AESTDTC, AEENDTC, ASTDT, "
-              "ASTDTF, AENDT, ASTDY, AETOXGR, AESER, AEREL, RELFL, TRTEMFL, AESIFL, AESICAT, AEACN, "
-              "AEOUT FROM adam.adae WHERE {site} AND ($u IS NULL OR USUBJID = $u) "
-              "ORDER BY ASTDT, USUBJID, AESEQ", sites, u=usubjid)
+def adverse_events(sites: Sites = None, usubjid: str | None = None, *, reference: str | None = None,
+                   serious_only: bool = False) -> pl.DataFrame:
+    """The AE listing (ADAE): every event, with SERCRIT (the seriousness criteria that apply:
+    death, life-threatening, hospitalisation, disability, congenital anomaly, medically important)
+    and, against the snapshot of the load ``reference`` (a RUN_ID; None: no comparison, the change
+    columns are null), CHANGE 'NEW' (not in the reference) / 'CHANGED' (grade rose, became
+    serious, or outcome changed) / null, and CHANGEDESC saying what changed.
+    ``serious_only``: the serious AE listing (AESER = 'Y')."""
+    return _q(_AE_WITH_CHANGES + f"SELECT {AE_LISTING_COLUMNS} FROM c WHERE {{site}} "
+              "AND ($u IS NULL OR USUBJID = $u) AND (NOT $ser OR AESER = 'Y') "
+              "ORDER BY ASTDT, USUBJID, AESEQ", sites, u=usubjid, ref=reference, ser=serious_only)
+
+
+@readable_by(*access.SAFETY)
+def ae_changes(reference: str, sites: Sites = None) -> pl.DataFrame:
+    """The events new or changed since the snapshot of the load ``reference`` (a RUN_ID): the rows
+    of :func:`adverse_events` whose CHANGE is set, new ones first."""
+    return _q(_AE_WITH_CHANGES + f"SELECT {AE_LISTING_COLUMNS} FROM c WHERE {{site}} "
+              "AND CHANGE IS NOT NULL ORDER BY CHANGE DESC, ASTDT, USUBJID, AESEQ",
+              sites, ref=reference)
+
+
+@readable_by(*access.SAFETY)
+def ae_change_counts(reference: str | None, sites: Sites = None) -> dict:
+    """Counts since the snapshot of the load ``reference`` (a RUN_ID): ``new`` and ``changed``
+    events, ``serious`` (serious now, and new or not serious in the reference) and ``aesi`` (an
+    AESI now, and new or not an AESI in the reference). ``reference`` None: compared with nothing
+    (no packet, no earlier load), every event counts as new."""
+    return _scalar_row(_q(_AE_WITH_CHANGES +
+        "SELECT count(*) FILTER (ISNEW) AS new, count(*) FILTER (CHANGE = 'CHANGED') AS changed, "
+        "count(*) FILTER (AESER = 'Y' AND (ISNEW OR SERUP)) AS serious, "
+        "count(*) FILTER (AESIFL = 'Y' AND (ISNEW OR NOT coalesce(REFAESI, false))) AS aesi "
+        "FROM c WHERE {site}", sites, ref=reference))
+
+
+# R-AE overview of treatment-emergent AEs: (row label, condition on ADAE), in the committee's order.
+AE_OVERVIEW_ROWS = (
+    ("Any TEAE", "true"),
+    ("Related TEAE", "RELFL = 'Y'"),
+    ("Serious TEAE", "AESER = 'Y'"),
+    ("TEAE of grade 3 or higher", "AETOXGR >= 3"),
+    ("TEAE leading to anifrolumab withdrawn", "AEACN = 'DRUG WITHDRAWN'"),
+    ("TEAE leading to interruption", "AEACN = 'DRUG INTERRUPTED'"),
+    ("Fatal TEAE", "(AEOUT = 'FATAL' OR AESDTH = 'Y')"),
+    ("Any AESI (treatment-emergent)", "AESIFL = 'Y'"),
+)
+
+
+@readable_by(*access.SAFETY)
+def fas_count(sites: Sites = None) -> int:
+    """N of the committee's tables: FAS subjects (R-ENDPOINT: enrolled with at least one infusion)."""
+    return _scalar_row(_q("SELECT count(*) AS n FROM adam.adsl WHERE FASFL = 'Y' AND {site}",
+                          sites)).get("n", 0)
+
+
+@readable_by(*access.SAFETY)
+def ae_overview(sites: Sites = None) -> pl.DataFrame:
+    """R-AE overview of treatment-emergent AEs: one row per AE_OVERVIEW_ROWS entry with
+    ``subjects`` (with at least one such TEAE), ``events`` and ``N`` (FAS)."""
+    parts = [f"SELECT {i} AS ord, '{label}' AS category, count(DISTINCT USUBJID) FILTER ({cond}) "
+             f"AS subjects, count(*) FILTER ({cond}) AS events FROM t"
+             for i, (label, cond) in enumerate(AE_OVERVIEW_ROWS)]
+    return _q("WITH t AS (SELECT * FROM adam.adae WHERE TRTEMFL = 'Y' AND {site}), "
+              "n AS (SELECT count(*) AS N FROM adam.adsl WHERE FASFL = 'Y' AND {site}) "
+              "SELECT category, subjects, events, (SELECT N FROM n) AS N FROM ("
+              + " UNION ALL ".join(parts) + ") ORDER BY ord", sites)
+
+
+def _worst_grade_sql(groups: list[str]) -> str:
+    """Subjects counted once per group (e.g. SOC, or SOC and PT) at their worst grade (R-AE):
+    subjects, "grade 1" ... "grade 5". Reads the CTE ``t`` (treatment-emergent events)."""
+    g = ", ".join(groups)
+    return (f"SELECT {g}, count(*) AS subjects, "
+            + ", ".join(f"count(*) FILTER (grade = {k}) AS \"grade {k}\"" for k in range(1, 6))
+            + f" FROM (SELECT {g}, USUBJID, max(AETOXGR) AS grade FROM t GROUP BY ALL) GROUP BY ALL")
 
 
 @readable_by(*access.SAFETY)
@@ -287,36 +454,104 @@ def ae_incidence(level: str, sites: Sites = None, teae_only: bool = True) -> pl.
     counted once at its worst grade (R-AE); one column per worst grade and the total."""
     if level not in ("AEBODSYS", "AEDECOD"):
         raise ValueError(level)
-    return _q(
-        f"WITH worst AS (SELECT {level} AS term, USUBJID, max(AETOXGR) AS grade FROM adam.adae "
-        "WHERE {site} AND (NOT $teae OR TRTEMFL = 'Y') GROUP BY ALL) "
-        "SELECT term, count(*) AS subjects, "
-        + ", ".join(f"count(*) FILTER (grade = {g}) AS \"grade {g}\"" for g in range(1, 6))
-        + " FROM worst GROUP BY term ORDER BY subjects DESC, term", sites, teae=teae_only)
+    return _q("WITH t AS (SELECT *, " + level + " AS term FROM adam.adae WHERE {site} "
+              "AND (NOT $teae OR TRTEMFL = 'Y')) "
+              + _worst_grade_sql(["term"]) + " ORDER BY subjects DESC, term", sites, teae=teae_only)
 
 
 @readable_by(*access.SAFETY)
-def aesi_by_category(sites: Sites = None) -> pl.DataFrame:
-    """R-AE AESIs per category (AESICAT holds every category of an event, '; '-joined): events and
-    subjects per category. One event can be in several categories, so the rows can add up to more
-    than :func:`aesi_totals`."""
-    return _q("WITH c AS (SELECT USUBJID, AESEQ, unnest(string_split(AESICAT, '; ')) AS AESICAT "
-              "FROM adam.adae WHERE AESIFL = 'Y' AND {site}) "
-              "SELECT AESICAT, count(*) AS events, count(DISTINCT USUBJID) AS subjects FROM c "
-              "GROUP BY AESICAT ORDER BY AESICAT", sites)
+def ae_incidence_soc_pt(sites: Sites = None) -> pl.DataFrame:
+    """The committee's incidence table of treatment-emergent AEs (R-AE): a first row for any TEAE
+    (SOC 'Any TEAE', PT null), then each SOC (PT null) followed by its PTs; subjects counted once
+    per row at their worst grade; ``N`` the FAS. SOCs by subjects descending, PTs likewise."""
+    return _q(
+        "WITH t AS (SELECT *, 'Any TEAE' AS ANYTEAE FROM adam.adae WHERE TRTEMFL = 'Y' AND {site}), "
+        "n AS (SELECT count(*) AS N FROM adam.adsl WHERE FASFL = 'Y' AND {site}), "
+        "anyrow AS (" + _worst_grade_sql(["ANYTEAE"]) + "), "
+        "soc AS (" + _worst_grade_sql(["AEBODSYS"]) + "), "
+        "pt AS (" + _worst_grade_sql(["AEBODSYS", "AEDECOD"]) + "), "
+        "r AS (SELECT 0 AS lvl, ANYTEAE AS SOC, NULL AS PT, * EXCLUDE (ANYTEAE), 1e9 AS socn FROM anyrow "
+        "  UNION ALL SELECT 1, AEBODSYS, NULL, * EXCLUDE (AEBODSYS), subjects FROM soc "
+        "  UNION ALL SELECT 2, pt.AEBODSYS, pt.AEDECOD, pt.* EXCLUDE (AEBODSYS, AEDECOD), soc.subjects "
+        "    FROM pt JOIN soc USING (AEBODSYS)) "
+        "SELECT SOC, PT, subjects, \"grade 1\", \"grade 2\", \"grade 3\", \"grade 4\", \"grade 5\", "
+        "(SELECT N FROM n) AS N FROM r "
+        "ORDER BY socn DESC, SOC, lvl, subjects DESC, PT", sites)
 
 
 @readable_by(*access.SAFETY)
 def aesi_totals(sites: Sites = None) -> dict:
-    """R-AE: distinct AESI events and distinct subjects with any AESI (each counted once)."""
+    """R-AE: distinct treatment-emergent AESI events, and distinct subjects with any, each counted
+    once although an event can be in several categories (the rows of :func:`aesi_rates`)."""
     return _scalar_row(_q("SELECT count(*) AS events, count(DISTINCT USUBJID) AS subjects "
-                          "FROM adam.adae WHERE AESIFL = 'Y' AND {site}", sites))
+                          "FROM adam.adae WHERE AESIFL = 'Y' AND TRTEMFL = 'Y' AND {site}", sites))
 
 
 @readable_by(*access.SAFETY)
 def ae_subject_count(sites: Sites = None) -> int:
     return _scalar_row(_q("SELECT count(DISTINCT USUBJID) AS n FROM adam.adae "
                           "WHERE TRTEMFL = 'Y' AND {site}", sites)).get("n", 0)
+
+
+@readable_by(*access.SAFETY)
+def deaths(sites: Sites = None) -> pl.DataFrame:
+    """Every death, one row per subject: from ADAE (a fatal event: AEOUT FATAL or AESDTH Y) and from
+    disposition (ADSL.DTHFL, ds.csv DSDECOD DEATH). Empty when nobody died."""
+    return _q(
+        "WITH ae AS (SELECT USUBJID, any_value(SITEID) AS SITEID, "
+        "  string_agg(AEDECOD || ' (' || coalesce(AETERM, '') || ')', '; ' ORDER BY ASTDT) AS FATALAE, "
+        "  min(ASTDT) AS AEONSET, min(ASTDY) AS AEONSETDY FROM adam.adae "
+        "  WHERE (AEOUT = 'FATAL' OR AESDTH = 'Y') AND {site} GROUP BY USUBJID), "
+        "ds AS (SELECT USUBJID, SITEID, DTHDT FROM adam.adsl WHERE DTHFL = 'Y' AND {site}) "
+        "SELECT coalesce(ae.USUBJID, ds.USUBJID) AS USUBJID, coalesce(ae.SITEID, ds.SITEID) AS SITEID, "
+        "ds.DTHDT, ae.FATALAE, ae.AEONSET, ae.AEONSETDY, "
+        "concat_ws(' and ', CASE WHEN ae.USUBJID IS NOT NULL THEN 'adverse event' END, "
+        "          CASE WHEN ds.USUBJID IS NOT NULL THEN 'disposition' END) AS SOURCE "
+        "FROM ae FULL JOIN ds USING (USUBJID) ORDER BY 1", sites)
+
+
+# ---- exposure and exposure-adjusted rates (R-AE) ---------------------------------------------
+
+@readable_by(*access.SAFETY)
+def exposure(sites: Sites = None) -> pl.DataFrame:
+    """Per FAS subject, as ADSL derived it (R-AE): infusions given, first and last infusion, end
+    of exposure (last + 27 days, cut at the end of observation), days and patient-years."""
+    return _q("SELECT USUBJID, SITEID, NINFUS, TRTSDT, TRTEDT, EXPENDT, OBSENDT, TRTDURD, TRTDURY "
+              "FROM adam.adsl WHERE FASFL = 'Y' AND {site} ORDER BY USUBJID", sites)
+
+
+@readable_by(*access.SAFETY)
+def exposure_summary(sites: Sites = None) -> dict:
+    """subjects, infusions (total, and per subject min / median / max), days (total, and per
+    subject min / median / max) and patient-years (total days / 365.25) over the FAS."""
+    return _scalar_row(_q(
+        "SELECT count(*) AS subjects, sum(NINFUS)::BIGINT AS infusions, min(NINFUS) AS infusions_min, "
+        "median(NINFUS) AS infusions_median, max(NINFUS) AS infusions_max, sum(TRTDURD)::BIGINT AS days, "
+        "min(TRTDURD) AS days_min, median(TRTDURD) AS days_median, max(TRTDURD) AS days_max, "
+        "sum(TRTDURD) / 365.25 AS patient_years FROM adam.adsl WHERE FASFL = 'Y' AND {site}", sites))
+
+
+@readable_by(*access.SAFETY)
+def aesi_rates(sites: Sites = None) -> pl.DataFrame:
+    """Each AESI category (and ANY AESI) with its crude count and exposure-adjusted incidence rate
+    (R-AE), from ADTTE: ``subjects`` with a treatment-emergent event of the category, ``events``
+    (its treatment-emergent events), ``N`` (FAS subjects with an exposure), ``days_at_risk`` (sum
+    of AVAL), ``py_at_risk`` (days / 365.25) and ``rate_per_100py`` (subjects / py_at_risk x 100)."""
+    from etl.derive.ae import AESI_CATEGORIES   # the categories' order (a constant, no I/O)
+    order = [*AESI_CATEGORIES, "ANY AESI"]
+    return _q(
+        "WITH e AS (SELECT PARAMCD, count(*) FILTER (CNSR = 0) AS subjects, count(*) AS N, "
+        "  sum(AVAL)::BIGINT AS days_at_risk FROM adam.adtte_aesi WHERE {site} GROUP BY PARAMCD), "
+        "ev AS (SELECT p.PARAMCD, count(a.USUBJID) AS events FROM (SELECT unnest($order) AS PARAMCD) p "
+        "  LEFT JOIN adam.adae a ON a.TRTEMFL = 'Y' AND a.AESIFL = 'Y' AND {site} AND "
+        "  (p.PARAMCD = 'ANY AESI' OR list_contains(string_split(a.AESICAT, '; '), p.PARAMCD)) "
+        "  GROUP BY p.PARAMCD) "
+        "SELECT ev.PARAMCD AS category, coalesce(e.subjects, 0) AS subjects, ev.events, "
+        "coalesce(e.N, 0) AS N, coalesce(e.days_at_risk, 0) AS days_at_risk, "
+        "coalesce(e.days_at_risk, 0) / 365.25 AS py_at_risk, "
+        "CASE WHEN e.days_at_risk > 0 THEN 100.0 * e.subjects / (e.days_at_risk / 365.25) END "
+        "AS rate_per_100py FROM ev LEFT JOIN e USING (PARAMCD) "
+        "ORDER BY list_position($order, ev.PARAMCD)", sites, order=order)
 
 
 @readable_by(*access.SAFETY)
@@ -608,3 +843,65 @@ def hys_law_cases(sites: Sites = None) -> pl.DataFrame:
     one post-baseline date (ADSL.HYLAWFL 'Y'), with their first such date and its ratios."""
     return _q("SELECT USUBJID, SITEID, HYLAWDT, HYLAWDY, HYAMTULN, HYBILULN, AMTPKULN, BILPKULN "
               "FROM adam.edish WHERE HYLAWFL = 'Y' AND {site} ORDER BY USUBJID", sites)
+
+
+# ---- committee packets and the references of "new and changed" ---------------------------------
+
+PACKET_MANIFEST = "manifest.json"
+PACKET_PDF = "packet.pdf"
+
+
+def _packets_version(folder: Path) -> tuple:
+    return tuple(sorted((p.parent.name, p.stat().st_mtime_ns) for p in folder.glob(f"*/{PACKET_MANIFEST}")
+                        if not p.parent.name.startswith(".")))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _read_packets(folder: str, ver: tuple) -> list[dict]:
+    import json
+    out = []
+    for name, _ in ver:
+        d = Path(folder) / name
+        try:
+            manifest = json.loads((d / PACKET_MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        out.append(manifest | {"_pdf": str(d / PACKET_PDF)})
+    return sorted(out, key=lambda m: (str(m.get("created_at") or ""), m.get("packet_id", "")),
+                  reverse=True)
+
+
+@readable_by(*access.SAFETY)
+def packets() -> list[dict]:
+    """Every committee packet of this warehouse (its manifest.json, plus ``_pdf``: the PDF's
+    path), newest first. Read from the packets folder beside the run log, like the run log."""
+    folder = packets_dir(warehouse_path())
+    return _read_packets(str(folder), _packets_version(folder))
+
+
+@readable_by(*access.SAFETY)
+def ae_references() -> list[dict]:
+    """What the committee can compare the current AEs with: each packet whose load this warehouse
+    still keeps a snapshot of (newest first), then each accepted load before the current one
+    (newest first). Each entry: ``key`` ('packet:<id>' / 'load:<run id>'), ``kind``, ``run_id``
+    (the snapshot compared with), ``label``."""
+    loads = load_snapshots()
+    cuts = dict(zip(loads["RUN_ID"], loads["CUTS"]))
+    current = current_run()
+    refs = [{"key": f"packet:{m['packet_id']}", "kind": "packet", "run_id": m["run_id"],
+             "label": f"committee packet {m['packet_id']} (issued {m.get('created_at')}; data cuts "
+                      f"{cuts[m['run_id']]})"}
+            for m in packets() if m.get("run_id") in cuts]
+    refs += [{"key": f"load:{r['RUN_ID']}", "kind": "load", "run_id": r["RUN_ID"],
+              "label": f"accepted load {r['RUN_ID']} (loaded {r['LOADED_AT']:%Y-%m-%d %H:%M} UTC; "
+                       f"data cuts {r['CUTS']})"}
+             for r in loads.iter_rows(named=True) if r["RUN_ID"] != current]
+    return refs
+
+
+@readable_by(*access.SAFETY)
+def default_reference(refs: list[dict]) -> dict | None:
+    """The reference shown unless the reader chooses another: the last committee packet once one
+    exists, else the accepted load before the current one; None when there is neither (a
+    warehouse loaded once: nothing to compare with)."""
+    return next((r for r in refs if r["kind"] == "packet"), None) or (refs[0] if refs else None)

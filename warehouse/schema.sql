@@ -23,13 +23,6 @@ CREATE TABLE IF NOT EXISTS sdtm.exports (
     PREV_DATACUT DATE                    -- data cut of the export this one replaced (null: first)
 );
 
--- The adverse events of each site's previous export (the one the current export replaced), kept
--- at load so that ADAE can tell which events are new, or newly serious, since that data cut.
-CREATE TABLE IF NOT EXISTS sdtm.ae_previous (
-    SITEID VARCHAR NOT NULL, USUBJID VARCHAR NOT NULL, AESEQ BIGINT,
-    AEDECOD VARCHAR, AEBODSYS VARCHAR, AESTDTC VARCHAR, AESER VARCHAR
-);
-
 -- ADSL: one row per screened subject (R-ENROL, R-DAY, R-ENDPOINT).
 CREATE TABLE IF NOT EXISTS adam.adsl (
     USUBJID VARCHAR PRIMARY KEY, SITEID VARCHAR NOT NULL, SUBJID VARCHAR NOT NULL,
@@ -51,7 +44,18 @@ CREATE TABLE IF NOT EXISTS adam.adsl (
     OBSENDY INTEGER,         -- its study day: the last observed study day
     SUBJSTAT VARCHAR,        -- 'SCREEN FAILED','ON TREATMENT','REACHED WEEK 12','COMPLETED WEEK 24','DISCONTINUED','ENROLLED, NOT DOSED'
     PSLCEIL DOUBLE,          -- R-PROTOCOL ceiling for the first 14 days of PSL: 0.6 mg/kg x WEIGHTBL (mg/day)
-    HYLAWFL VARCHAR          -- R-LAB potential Hy's law: 'Y'/'N' for FAS subjects (adam.edish), null otherwise
+    HYLAWFL VARCHAR,         -- R-LAB potential Hy's law: 'Y'/'N' for FAS subjects (adam.edish), null otherwise
+    -- R-AE exposure (etl.derive.exposure.treatment_exposure); null for a subject never dosed
+    NINFUS INTEGER,          -- infusions given (ex rows)
+    TRTEDT DATE,             -- last infusion
+    EXPENDT DATE,            -- end of exposure: TRTEDT + 27 days, cut at OBSENDT
+    TRTDURD INTEGER,         -- days on treatment: TRTSDT .. EXPENDT inclusive
+    TRTDURY DOUBLE,          -- patient-years: TRTDURD / 365.25
+    DTHFL VARCHAR, DTHDT DATE,  -- 'Y' and date: ds.csv DISPOSITION EVENT DEATH
+    -- Baseline: latest non-missing value on or before day 1 (etl.derive.baseline)
+    SLEDAIBL INTEGER, PGABL DOUBLE, C3BL DOUBLE, C4BL DOUBLE, CH50BL DOUBLE,
+    DSDNABL DOUBLE,          -- anti-dsDNA (DDNAIGAB) IU/mL
+    PSLDOSBL DOUBLE          -- PSL-equivalent mg/day on the date of PSL initiation (PSLSTDT)
 );
 
 -- R-ENROL: enrollment against the target, trial-wide (the target of 10 is the trial's), at the
@@ -98,15 +102,27 @@ CREATE TABLE IF NOT EXISTS adam.adae (
     USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, AESEQ INTEGER NOT NULL,
     AETERM VARCHAR, AEDECOD VARCHAR, AEBODSYS VARCHAR,
     AESTDTC VARCHAR, AEENDTC VARCHAR,
-    AETOXGR INTEGER, AESER VARCHAR, AEREL VARCHAR, AEACN VARCHAR, AEOUT VARCHAR,
+    AETOXGR INTEGER, AESER VARCHAR,
+    -- seriousness criteria as delivered ('Y' / 'N' / null): death, life-threatening,
+    -- hospitalisation, disability, congenital anomaly, medically important
+    AESDTH VARCHAR, AESLIFE VARCHAR, AESHOSP VARCHAR, AESDISAB VARCHAR, AESCONG VARCHAR, AESMIE VARCHAR,
+    AEREL VARCHAR, AEACN VARCHAR, AEOUT VARCHAR,
     ASTDT DATE, ASTDTF VARCHAR,  -- imputed onset; flag 'D' (day imputed) / 'M' (month and day) / null
     AENDT DATE, ASTDY INTEGER,
     TRTEMFL VARCHAR, RELFL VARCHAR,
-    AESIFL VARCHAR, AESICAT VARCHAR,  -- e.g. 'HERPES ZOSTER', 'SERIOUS INFECTION'
-    -- Since the site's previous data cut (null when the site has no previous export):
-    AENEWFL VARCHAR,   -- 'Y' event (USUBJID, AEDECOD, AESTDTC) absent from the previous export
-    SAENEWFL VARCHAR,  -- 'Y' serious now, and new or not serious in the previous export
-    AESINWFL VARCHAR   -- 'Y' AESI now, and new or not an AESI in the previous export
+    AESIFL VARCHAR, AESICAT VARCHAR   -- e.g. 'HERPES ZOSTER', 'SERIOUS INFECTION'
+);
+
+-- ADTTE for the exposure-adjusted incidence rates (R-AE): one row per FAS subject with an
+-- exposure and AESI category (PARAMCD 'HERPES ZOSTER' ... 'SERIOUS INFECTION', 'ANY AESI').
+CREATE TABLE IF NOT EXISTS adam.adtte_aesi (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    PARAMCD VARCHAR NOT NULL, PARAM VARCHAR,
+    STARTDT DATE,                -- first infusion (TRTSDT)
+    ADT DATE,                    -- end of the time at risk: first onset, else end of exposure
+    AVAL INTEGER,                -- days at risk, STARTDT .. ADT inclusive
+    CNSR INTEGER,                -- 0 event, 1 censored at the end of exposure (ADSL.EXPENDT)
+    EVNTDESC VARCHAR             -- the first event's preferred term
 );
 
 -- ADLB: labs with range flags, ratio to the ULN, CTCAE v5 grades, baseline and worst post-baseline
@@ -220,4 +236,22 @@ CREATE TABLE IF NOT EXISTS audit.run_problems (
 );
 CREATE TABLE IF NOT EXISTS audit.refresh (
     RUN_ID VARCHAR, REFRESHED_AT TIMESTAMP, SCHEMA_VERSION INTEGER
+);
+
+-- Snapshots for "new and changed since a reference": what the warehouse held after each accepted
+-- load, written by that load inside the file it swaps in (so a snapshot exists exactly when its
+-- load landed) and copied forward by every later load (etl.load).
+-- One row per accepted load and site present after it: that site's data cut then.
+CREATE TABLE IF NOT EXISTS audit.load_snapshots (
+    RUN_ID VARCHAR NOT NULL,     -- the accepted load
+    LOADED_AT TIMESTAMP,
+    SITEID VARCHAR NOT NULL, DATACUT DATE,
+    SITE_RUN_ID VARCHAR          -- the load that brought that site's export
+);
+-- ADAE as it was after each accepted load (the columns a comparison needs).
+CREATE TABLE IF NOT EXISTS audit.ae_snapshots (
+    RUN_ID VARCHAR NOT NULL,
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, AESEQ INTEGER,
+    AETERM VARCHAR, AEDECOD VARCHAR, AEBODSYS VARCHAR, AESTDTC VARCHAR, ASTDT DATE,
+    AETOXGR INTEGER, AESER VARCHAR, AEOUT VARCHAR, TRTEMFL VARCHAR, AESIFL VARCHAR
 );

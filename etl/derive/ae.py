@@ -76,50 +76,21 @@ def aesicat_expr() -> pl.Expr:
 
 
 ADAE_COLUMNS = ["USUBJID", "SITEID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC",
-                "AETOXGR", "AESER", "AEREL", "AEACN", "AEOUT", "ASTDT", "ASTDTF", "AENDT", "ASTDY",
-                "TRTEMFL", "RELFL", "AESIFL", "AESICAT", "AENEWFL", "SAENEWFL", "AESINWFL"]
-EVENT_KEY = ["USUBJID", "AEDECOD", "AESTDTC"]
+                "AETOXGR", "AESER", "AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE",
+                "AEREL", "AEACN", "AEOUT", "ASTDT", "ASTDTF", "AENDT", "ASTDY", "TRTEMFL", "RELFL",
+                "AESIFL", "AESICAT"]
+# The AESI categories of :func:`aesi_categories`, in the order the committee tables list them.
+AESI_CATEGORIES = ("HERPES ZOSTER", "INFUSION-RELATED REACTION", "HYPERSENSITIVITY", "TUBERCULOSIS",
+                   "MALIGNANCY", "SERIOUS INFECTION")
 
 
-def new_since_previous_flags(adae: pl.DataFrame, previous: pl.DataFrame,
-                             exports: pl.DataFrame) -> pl.DataFrame:
-    """What changed since each site's previous data cut, for the monitoring committee (R-AE
-    serious and AESI definitions applied to both exports).
+def build_adae(ae: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
+    """ADAE (R-AE). ``subjects``: USUBJID, TRTSDT. The seriousness criteria (AESDTH ... AESMIE)
+    are carried as delivered for the serious-event and deaths listings.
 
-    An event is identified across exports by (USUBJID, AEDECOD, AESTDTC), not by AESEQ, which
-    SDTM does not promise to keep stable between deliveries: a renumbered AESEQ must never make a
-    new serious event look old. A recoded term or corrected onset shows as new (the safe side).
-    - AENEWFL 'Y': the event is absent from the previous export; 'N': it was there.
-    - SAENEWFL 'Y': serious now (AESER = Y), and new or not serious in the previous export.
-    - AESINWFL 'Y': an AESI now, and new or not an AESI in the previous export.
-    All three are null for a site with no previous export (``exports.PREV_DATACUT`` null): there
-    is nothing to compare with, and the page says so.
-    """
-    prev = (previous.with_columns(PREVAESI=aesicat_expr().is_not_null())
-            .group_by(EVENT_KEY).agg(PREVSER=(pl.col("AESER") == "Y").any(),
-                                     PREVAESI=pl.col("PREVAESI").any())
-            .with_columns(PRESENT=pl.lit(True)))
-    has_prev = (exports.filter(pl.col("PREV_DATACUT").is_not_null())
-                .select("SITEID", HASPREV=pl.lit(True)))
-    a = adae.join(has_prev, on="SITEID", how="left").join(prev, on=EVENT_KEY, how="left",
-                                                           nulls_equal=True)
-    new = pl.col("PRESENT").is_null()
-
-    def flag(cond: pl.Expr) -> pl.Expr:
-        return (pl.when(pl.col("HASPREV").is_null()).then(None)
-                .when(cond).then(pl.lit("Y")).otherwise(pl.lit("N")))
-    return a.with_columns(
-        AENEWFL=flag(new),
-        SAENEWFL=flag((pl.col("AESER") == "Y") & (new | ~pl.col("PREVSER").fill_null(False))),
-        AESINWFL=flag((pl.col("AESIFL") == "Y") & (new | ~pl.col("PREVAESI").fill_null(False))),
-    ).drop("HASPREV", "PREVSER", "PREVAESI", "PRESENT")
-
-
-def build_adae(ae: pl.DataFrame, subjects: pl.DataFrame, previous: pl.DataFrame | None = None,
-               exports: pl.DataFrame | None = None) -> pl.DataFrame:
-    """ADAE (R-AE). ``subjects``: USUBJID, TRTSDT. ``previous``: the AEs of each site's previous
-    export (sdtm.ae_previous) and ``exports`` (SITEID, PREV_DATACUT), for the flags of
-    :func:`new_since_previous_flags`; without them those flags are null."""
+    What is new or changed since an earlier load is not a property of one load: each accepted load
+    keeps a snapshot of ADAE (``audit.ae_snapshots``, etl.load) and the query layer compares the
+    current ADAE with the snapshot the reader chose (``warehouse.queries.ae_changes``)."""
     a = (ae.join(subjects.select("USUBJID", "TRTSDT"), on="USUBJID", how="left")
          .with_columns(ASTDT=astdt_expr(), ASTDTF=astdtf_expr(), AENDT=pl.col("AEENDT"),
                        AETOXGR=pl.col("AETOXGR").cast(pl.Int32, strict=False),
@@ -127,8 +98,4 @@ def build_adae(ae: pl.DataFrame, subjects: pl.DataFrame, previous: pl.DataFrame 
          .with_columns(ASTDY=study_day_expr("ASTDT", "TRTSDT"), TRTEMFL=trtemfl_expr(),
                        AESIFL=pl.when(pl.col("AESICAT").is_not_null()).then(pl.lit("Y"))
                        .otherwise(pl.lit("N"))))
-    if previous is None or exports is None or "PREV_DATACUT" not in exports.columns:
-        previous = pl.DataFrame(schema={c: pl.String for c in EVENT_KEY + ["AEBODSYS", "AESER"]})
-        exports = pl.DataFrame(schema={"SITEID": pl.String, "PREV_DATACUT": pl.Date})
-    a = new_since_previous_flags(a, previous.select(EVENT_KEY + ["AEBODSYS", "AESER"]), exports)
     return a.select(ADAE_COLUMNS).sort("USUBJID", "AESEQ")

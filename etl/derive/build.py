@@ -14,11 +14,12 @@ import polars as pl
 
 from etl.contract import DOMAINS
 from etl.derive.ae import build_adae
+from etl.derive.baseline import baseline_characteristics
 from etl.derive.consistency import build_dq_warnings
 from etl.derive.endpoints import (build_adchg, build_adcmis, build_adeff, build_adpslwk,
                                   visit_dates)
 from etl.derive.enrol import build_adsl, enrollment_projection, subject_base
-from etl.derive.exposure import build_adex
+from etl.derive.exposure import build_adex, build_adtte_aesi
 from etl.derive.labs import build_adlb, build_edish, with_hylawfl
 from etl.derive.lldas import build_adlldas
 from etl.derive.protocol import build_protocol_flags
@@ -37,11 +38,14 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     adex = build_adex(ex, adsl)
     adpslwk = build_adpslwk(adsl, vdates, daily, cm)
     edish = build_edish(adlb, adsl)
+    adae = build_adae(ae, base)
+    adsl = adsl.join(baseline_characteristics(adsl, adlldas, adlb, daily), on="USUBJID", how="left")
     return {
         "adsl": with_hylawfl(adsl, edish),
         "adlldas": adlldas,
         "adpsl": daily,
-        "adae": build_adae(ae, base, sdtm.get("ae_previous"), sdtm["exports"]),
+        "adae": adae,
+        "adtte_aesi": build_adtte_aesi(adsl, adae),
         "adlb": adlb,
         "edish": edish,
         "adex": adex,
@@ -77,8 +81,7 @@ def read_sdtm(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
             warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
             return pl.from_arrow(con.execute(query).to_arrow_table())
     out = {d: frame(f"SELECT * FROM sdtm.{d}") for d in DOMAINS}
-    out["exports"] = frame("SELECT SITEID, DATACUT, PREV_DATACUT FROM sdtm.exports")
-    out["ae_previous"] = frame("SELECT * FROM sdtm.ae_previous")
+    out["exports"] = frame("SELECT SITEID, DATACUT FROM sdtm.exports")
     return out
 
 

@@ -5,6 +5,7 @@ import polars as pl
 
 from etl.contract import CRITERIA
 from etl.contract import CEILING_MG_PER_KG
+from etl.derive.exposure import treatment_exposure
 from etl.derive.study_day import nominal_day, study_day_expr
 
 EVENT = "DISPOSITION EVENT"
@@ -78,7 +79,16 @@ def subjstat_expr() -> pl.Expr:
 ADSL_COLUMNS = ["USUBJID", "SITEID", "SUBJID", "AGE", "SEX", "ARMCD", "SCRNFL", "SCRFFL", "ENRLFL",
                 "ENRLDT", "SCRFREAS", "SCRFRTXT", "RFICDT", "TRTSDT", "PSLSTDT", "WEIGHTBL", "FASFL",
                 "EOSSTT", "DCSREAS", "EOSDT", "DATACUT", "CUTDY", "OBSENDT", "OBSENDY", "SUBJSTAT",
-                "PSLCEIL"]
+                "PSLCEIL", "NINFUS", "TRTEDT", "EXPENDT", "TRTDURD", "TRTDURY", "DTHFL", "DTHDT"]
+
+
+def death_from_disposition(ds: pl.DataFrame) -> pl.DataFrame:
+    """ADSL DTHFL 'Y' and DTHDT for each subject with a ``DISPOSITION EVENT`` ``DEATH`` in ds.csv
+    (the earliest, should a site send two). Fatal adverse events are ADAE's (AEOUT FATAL or
+    AESDTH Y); the deaths listing reads both."""
+    return (ds.filter((pl.col("DSCAT") == EVENT) & (pl.col("DSDECOD") == "DEATH"))
+            .group_by("USUBJID").agg(DTHDT=pl.col("DSSTDT").min())
+            .with_columns(DTHFL=pl.lit("Y")))
 
 
 def baseline_weight(vs: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
@@ -108,6 +118,8 @@ def build_adsl(dm: pl.DataFrame, ds: pl.DataFrame, ie: pl.DataFrame, ex: pl.Data
          .join(screen_failure_reasons(ie), on="USUBJID", how="left")
          .join(pslstdt.select("USUBJID", "PSLSTDT"), on="USUBJID", how="left")
          .join(baseline_weight(vs, base), on="USUBJID", how="left")
+         .join(treatment_exposure(ex, base), on="USUBJID", how="left")   # R-AE exposure
+         .join(death_from_disposition(ds), on="USUBJID", how="left")
          .join(dosed, on="USUBJID", how="left").join(wk12, on="USUBJID", how="left")
          .join(wk24, on="USUBJID", how="left")
          .with_columns(pl.col("DOSED", "WK12DONE", "WK24DONE").fill_null(False),

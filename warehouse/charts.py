@@ -1,0 +1,128 @@
+"""The Altair specifications shared by the pages and the committee packet: a chart on screen and
+its printed twin are one specification (STYLE: one source for every number). Builders take query
+results (warehouse/queries.py) and return charts; they compute nothing clinical. No Streamlit
+here: the pages draw them with ``st.altair_chart``, report/ renders them with vl-convert.
+
+``width``: None lets the page's container decide; a number of pixels for a printed chart.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import polars as pl
+
+
+def count_axis(title: str | None = None) -> alt.Axis:
+    """The axis of a count (subjects, events): whole-number ticks only, never 2.5 subjects."""
+    return alt.Axis(title=title, format="d", tickMinStep=1)
+
+
+def _sized(chart, width: int | None, **props):
+    return chart.properties(**({"width": width} if width else {}), **props)
+
+
+def enrollment(cum: pl.DataFrame, cut: dt.date, target: int, first: dt.date,
+               width: int | None = None) -> alt.LayerChart:
+    """Cumulative enrolled (queries.enrolled_over_time) as steps to the data cut, against the
+    target (red dashed) and the registry's first enrollment (grey)."""
+    steps = pl.concat([cum.select("ENRLDT", "cumulative"),
+                       pl.DataFrame({"ENRLDT": [cut], "cumulative": [cum["cumulative"].max()]})])
+    line = alt.Chart(steps).mark_line(interpolate="step-after", point=True).encode(
+        x=alt.X("ENRLDT:T", title="Date"), y=alt.Y("cumulative:Q", axis=count_axis("Enrolled (cumulative)"),
+                                                  scale=alt.Scale(domain=[0, target + 1])))
+    goal = alt.Chart(pl.DataFrame({"y": [target]})).mark_rule(color="red", strokeDash=[4, 4]).encode(y="y:Q")
+    reg = alt.Chart(pl.DataFrame({"x": [first], "label": [f"Registry first enrollment {first}"]})).mark_rule(
+        color="gray").encode(x="x:T", tooltip="label:N")
+    return _sized(line + goal + reg, width)
+
+
+def day_domain(*days: pl.Series) -> list[int]:
+    """The study-day range of a subject's charts, so every panel shares one axis (default -28..169)."""
+    days = [d for d in days if d is not None and d.drop_nulls().len()]
+    return [min([d.min() for d in days] or [-28]), max([d.max() for d in days] or [169])]
+
+
+def subject_timeline(psl: pl.DataFrame, ex: pl.DataFrame, ae: pl.DataFrame,
+                     visits: pl.DataFrame | None = None, width: int | None = None,
+                     domain: list[int] | None = None):
+    """One subject on one study-day axis: the PSL-equivalent dose as steps (queries.psl_curve),
+    SLEDAI-2K and LLDAS at visits when ``visits`` (queries.lldas_visits) is given (the PI's
+    profile; the committee packet leaves them out), infusions as ticks (queries.infusions) and
+    adverse events coloured by grade (queries.adverse_events). None when there is nothing to draw."""
+    day_min, day_max = domain or day_domain(psl["ADY"], ae["ASTDY"], ex["ADY"],
+                                            visits["ADY"] if visits is not None else None)
+    x = alt.X("ADY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max]))
+    charts = []
+    if psl.height:
+        charts.append(_sized(alt.Chart(psl).mark_line(interpolate="step-after").encode(
+            x=x, y=alt.Y("PSLDOSE:Q", title="PSL mg/day"), tooltip=["ADT", "PSLDOSE", "DRUGS"]),
+            width, height=140))
+    if visits is not None and visits.height:
+        charts.append(_sized(alt.Chart(visits).mark_line(point=True).encode(
+            x=x, y=alt.Y("SLEDAI:Q", title="SLEDAI-2K"),
+            tooltip=["AVISIT", "ADT", "SLEDAI", "LLDASFL"]), width, height=120))
+        charts.append(_sized(alt.Chart(visits.with_columns(pl.col("LLDASFL").fill_null("missing")))
+                             .mark_square(size=120).encode(
+            x=x, color=alt.Color("LLDASFL:N", title="LLDAS", scale=alt.Scale(
+                domain=["Y", "N", "missing"], range=["#2e7d32", "#c62828", "#bdbdbd"])),
+            tooltip=["AVISIT", "LLDASFL"]), width, height=40))
+    given = ex.filter(pl.col("ADY").is_not_null())
+    if given.height:
+        charts.append(_sized(alt.Chart(given).mark_tick(thickness=2).encode(
+            x=x, color=alt.Color("MISSFL:N", title="Infusion missed", scale=alt.Scale(
+                domain=["N", "Y"], range=["black", "#c62828"])),
+            tooltip=["AVISIT", "ADT", "EXDOSE"]), width, height=30, title="Infusions"))
+    if ae.height:
+        charts.append(_sized(alt.Chart(ae).mark_point(filled=True, size=60).encode(
+            x=alt.X("ASTDY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max])),
+            y=alt.Y("AEDECOD:N", title=None), color=alt.Color("AETOXGR:O", title="Grade"),
+            shape=alt.Shape("AESER:N", title="Serious"),
+            tooltip=["AEDECOD", "AETERM", "AETOXGR", "ASTDT"]), width, height=max(80, 18 * ae["AEDECOD"].n_unique())))
+    if not charts:
+        return None
+    return alt.vconcat(*charts).resolve_scale(color="independent", shape="independent")
+
+
+GRADE_COLOURS = {"grade 0": "#9e9e9e", "grade 1": "#fdd835", "grade 2": "#fb8c00",
+                 "grade 3": "#e53935", "grade 4": "#6a1b9a", "not graded": "#42a5f5"}
+
+
+def lab_panel(labs: pl.DataFrame, codes: list[str], domain: list[int], width: int | None = None):
+    """R-LAB on a subject's study-day axis (queries.labs): one panel per test in ``codes``, its
+    reference range as a band, points coloured by CTCAE grade. None when nothing is chosen."""
+    days = labs.filter(pl.col("ADY").is_not_null() & pl.col("AVAL").is_not_null())
+    x = alt.X("ADY:Q", title="Study day", scale=alt.Scale(domain=domain))
+    panels = []
+    for code in codes:
+        one = days.filter(pl.col("PARAMCD") == code).with_columns(
+            pl.when(pl.col("ATOXGR").is_null()).then(pl.lit("not graded"))
+            .otherwise(pl.format("grade {}", pl.col("ATOXGR"))).alias("grade"))
+        unit = one["AVALU"].drop_nulls().first() if one["AVALU"].drop_nulls().len() else ""
+        layers = [alt.Chart(one).mark_line(color="#607d8b").encode(
+                      x=x, y=alt.Y("AVAL:Q", title=f"{code} {unit}".strip())),
+                  alt.Chart(one).mark_point(filled=True, size=60).encode(
+                      x=x, y="AVAL:Q", color=alt.Color("grade:N", title="Grade", scale=alt.Scale(
+                          domain=list(GRADE_COLOURS), range=list(GRADE_COLOURS.values()))),
+                      tooltip=["AVISIT", "ADT", "ADY", "AVAL", "ANRLO", "ANRHI", "grade"])]
+        band = one.select("ANRLO", "ANRHI").drop_nulls().unique()
+        if band.height:
+            layers.insert(0, alt.Chart(band).mark_rect(opacity=0.15, color="#2e7d32").encode(
+                y="ANRLO:Q", y2="ANRHI:Q"))
+        panels.append(_sized(alt.layer(*layers), width, height=110))
+    return alt.vconcat(*panels) if panels else None
+
+
+def ae_timeline(ae: pl.DataFrame, ex: pl.DataFrame, width: int | None = None):
+    """Every subject's adverse events (onset to end, coloured by grade) against their infusions
+    (black ticks), by date."""
+    short = pl.col("USUBJID").str.slice(-6).alias("subject")  # site-subject, e.g. 01-003
+    aes = alt.Chart(ae.filter(pl.col("ASTDY").is_not_null()).with_columns(
+        pl.col("AENDT").fill_null(pl.col("ASTDT")), short)).mark_bar(height=8).encode(
+        x=alt.X("ASTDT:T", title="Date"), x2="AENDT:T", y=alt.Y("subject:N", title=None),
+        color=alt.Color("AETOXGR:O", title="Grade"),
+        tooltip=["USUBJID", "AEDECOD", "AETERM", "AETOXGR", "ASTDT"])
+    inf = alt.Chart(ex.filter(pl.col("ADT").is_not_null()).with_columns(short)).mark_tick(
+        color="black", thickness=2).encode(x="ADT:T", y="subject:N",
+                                           tooltip=["USUBJID", "AVISIT", "ADT", "EXDOSE"])
+    return _sized(aes + inf, width)
