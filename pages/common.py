@@ -28,7 +28,7 @@ from streamlit.errors import StreamlitAPIException
 import auth
 from warehouse.charts import count_axis  # noqa: F401  (the pages' count axis, re-exported)
 from warehouse.study import STUDY_TITLE, STUDYID, TARGET_ENROLLED
-from warehouse import queries, warehouse_path
+from warehouse import queries, tables, warehouse_path
 
 # key -> (script, title, icon, roles). The navigation of a role lists exactly its pages (issue 6).
 PAGES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -52,10 +52,7 @@ def pages_for(role: str) -> list[str]:
 def frac(n: int | None, d: int | None) -> str:
     """A count with its denominator: ``frac(3, 9) == "3 / 9 (33%)"``; ``"0 / 0 (–)"`` when empty.
     Never a bare percentage (issue 5)."""
-    n, d = int(n or 0), int(d or 0)
-    if d == 0:
-        return f"{n} / 0 (–)"
-    return f"{n} / {d} ({round(100 * n / d)}%)"
+    return f"{int(n or 0)} / {int(d or 0)} ({tables.share(n, d)})"
 
 
 def last_observed(adsl_row: dict) -> tuple[str, str | None]:

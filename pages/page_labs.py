@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from pages.common import PAGES, count_axis, frac, linked_table, page_setup, pages_for, table
-from warehouse import queries
+from warehouse import charts, queries
 
 sites = page_setup("labs")
 GRADE_COLOURS = {"grade 0": "#9e9e9e", "grade 1": "#fdd835", "grade 2": "#fb8c00",
@@ -99,23 +99,9 @@ if tests.height:
 st.subheader("Liver: eDISH (peak values after baseline)")
 hy = queries.hy_law_multiples()
 quadrants = queries.edish_quadrant_counts(sites)
-legend = {r["quadrant"]: f"{r['quadrant']}: {r['subjects']}" for r in quadrants.iter_rows(named=True)}
-points = queries.edish_points(sites).with_columns(
-    pl.col("USUBJID").str.slice(-6).alias("subject"),
-    pl.col("EDISHQ").replace_strict(legend, default=None).alias("quadrant (subjects)"))
+points = queries.edish_points(sites)
 if points.height:
-    ref = pl.DataFrame({"x": [hy["aminotransferase"]], "y": [hy["bilirubin"]]})
-    xs = alt.X("AMTPKULN:Q", title="Peak ALT or AST (× ULN)", scale=alt.Scale(type="log"))
-    ys = alt.Y("BILPKULN:Q", title="Peak total bilirubin (× ULN)", scale=alt.Scale(type="log"))
-    dots = alt.Chart(points).mark_point(filled=True, size=80).encode(
-        x=xs, y=ys, color=alt.Color("quadrant (subjects):N", title="Quadrant: subjects",
-                                    scale=alt.Scale(domain=[legend[q] for q in hy["quadrants"]])),
-        tooltip=["USUBJID", "AMTPKULN", "AMTPKCD", "BILPKULN", "EDISHQ", "HYLAWFL"])
-    named = alt.Chart(points.filter(pl.col("HYLAWFL") == "Y")).mark_text(dx=8, align="left").encode(
-        x=xs, y=ys, text="subject:N")
-    vline = alt.Chart(ref).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
-    hline = alt.Chart(ref).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
-    st.altair_chart(alt.layer(dots, named, vline, hline), width="stretch")
+    st.altair_chart(charts.edish(points, quadrants, hy), width="stretch")
 st.caption(f"Lines at {hy['aminotransferase']:g} × ULN (ALT or AST) and {hy['bilirubin']:g} × ULN "
            "(bilirubin). Peaks may fall on different dates: a potential Hy's law case (R-LAB) needs "
            "both on one date, so the upper right quadrant alone is not one.")

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import polars as pl
 
-from etl.contract import FIRST_ENROLLMENT_REGISTRY, TARGET_ENROLLED
 from report.source import q
 from warehouse import charts, tables
+from warehouse.study import FIRST_ENROLLMENT_REGISTRY, TARGET_ENROLLED
 
 # R-PROTOCOL flags that belong in the committee's packet (an allow-list, so a new flag is left out
 # until someone decides). PSL_ABOVE_7_5_WK12 is the week-12 LLDAS C4 result: efficacy, the PI's.
 SAFETY_FLAGS = ("LATE_FIRST_INFUSION", "PSL_ABOVE_CEILING", "EXDOSE_NOT_300",
                 "INFUSION_OUT_OF_WINDOW", "INFUSION_MISSED", "AGE_OUT_OF_RANGE")
-LAB_PLACEHOLDER = "laboratory safety tables: not yet available"
 CHART_PX = 1000          # printed chart width in Vega-Lite pixels (the page's landscape width)
 
 
@@ -230,11 +229,47 @@ def ae_listing(ctx: Context) -> dict:
     ]}
 
 
-def laboratory(ctx: Context | None = None) -> dict:
-    """Laboratory abnormalities: worst CTCAE grade and shift tables (R-LAB). The laboratory safety
-    queries are not in the warehouse yet; when they are, this function lays them out (through
-    ``report.source.q``) and nothing else in the packet changes."""
-    return {"title": "10. Laboratory abnormalities", "blocks": [text(LAB_PLACEHOLDER)]}
+def laboratory(ctx: Context) -> dict:
+    """Laboratory abnormalities (R-LAB), from the Labs page's own queries: worst post-baseline
+    CTCAE grade by test, shift tables, the liver signal (eDISH quadrants, potential Hy's law) and
+    the grade >= 3 values."""
+    worst = q.lab_worst_grades()
+    if not worst.height:
+        return {"title": "10. Laboratory abnormalities", "blocks": [
+            text("No post-baseline laboratory value yet.")]}
+    grades = [c for c in worst.columns if c.startswith("grade")]
+    shift = q.lab_shift()
+    hy = q.hy_law_multiples()
+    quadrants = q.edish_quadrant_counts()
+    points = q.edish_points()
+    cases = q.hys_law_cases()
+    grade3 = q.lab_grade3_listing()
+    blocks = [
+        subheading("Worst post-baseline grade by test (CTCAE v5.0), subjects n (%) of N"),
+        table(worst.select("PARAMCD", "direction", "N", *grades).rename(
+            {"PARAMCD": "Test", "direction": "Direction"}), right_from=2, size=8),
+        note("N: subjects with a post-baseline value of the test (after day 1 and within "
+             "observation). Increases graded for ALT, AST, BILI, CREAT; decreases for WBC, NEUT, LYM, "
+             "PLAT, HGB (HGB has no grade 4). Baseline: the latest value on or before day 1 (R-LAB)."),
+        subheading("Shift tables: baseline grade to worst post-baseline grade (subjects)"),
+        table(shift.rename({"PARAMCD": "Test", "direction": "Direction"}), right_from=3, size=8),
+        subheading("Liver: eDISH (peak values after baseline)"),
+    ]
+    if points.height:
+        blocks.append(ctx.chart(charts.edish(points, quadrants, hy, width=CHART_PX // 2), width=60))
+    blocks += [
+        table(quadrants.rename({"quadrant": "Quadrant", "subjects": "Subjects"}), right_from=1),
+        text("Potential Hy's law (ALT or AST > 3 × ULN and BILI > 2 × ULN on one date, post-baseline): "
+             + (", ".join(cases["USUBJID"].to_list()) if cases.height else "none") + "."),
+        subheading("Grade 3 or higher values"),
+    ]
+    if grade3.height:
+        cols = [c for c in ("USUBJID", "PARAMCD", "AVISIT", "ADT", "ADY", "AVAL", "AVALU", "ANRLO",
+                            "ANRHI", "ATOXGR") if c in grade3.columns]
+        blocks.append(table(tables.labelled(grade3, cols), size=8))
+    else:
+        blocks.append(text("No value of grade 3 or higher."))
+    return {"title": "10. Laboratory abnormalities", "blocks": blocks}
 
 
 def protocol_deviations(ctx: Context) -> dict:

@@ -37,11 +37,11 @@ def test_worst_grade_by_test_counts_subjects_of_n_and_says_grade_3_in_words(app)
     worst = frame(at, "grade ≥ 3").set_index("PARAMCD")
     # NEUT: 01-001 worst 0.8 (grade 3), 02-001 worst 1.2 (grade 2); N = 2 subjects.
     assert worst.loc["NEUT", ["N", "grade 0", "grade 1", "grade 2", "grade 3", "grade 4", "grade ≥ 3",
-                              "attention"]].tolist() == [2, "0 (0%)", "0 (0%)", "1 (50%)", "1 (50%)",
-                                                         "0 (0%)", "1 (50%)", "GRADE ≥ 3"]
+                              "attention"]].tolist() == [2, "0 (0.0%)", "0 (0.0%)", "1 (50.0%)", "1 (50.0%)",
+                                                         "0 (0.0%)", "1 (50.0%)", "GRADE ≥ 3"]
     # ALT: both subjects 130 U/L with ULN 40 = 3.25 x: grade 2. BILI: 0.5 x (grade 0), 2.083 x (grade 2).
-    assert worst.loc["ALT", ["N", "grade 2", "grade ≥ 3", "attention"]].tolist() == [2, "2 (100%)", "0 (0%)", ""]
-    assert worst.loc["BILI", ["grade 0", "grade 2"]].tolist() == ["1 (50%)", "1 (50%)"]
+    assert worst.loc["ALT", ["N", "grade 2", "grade ≥ 3", "attention"]].tolist() == [2, "2 (100.0%)", "0 (0.0%)", ""]
+    assert worst.loc["BILI", ["grade 0", "grade 2"]].tolist() == ["1 (50.0%)", "1 (50.0%)"]
     assert sorted(worst.index) == ["ALT", "BILI", "NEUT"]          # only tests with post-baseline values
     assert "Grade ≥ 3 after baseline (highlighted below, column 'attention'): NEUT decreased: " \
            "1 / 2 (50%) subjects" in [w.value for w in at.warning]
@@ -98,7 +98,7 @@ def test_site_filter_on_the_labs_page(app):
     at.sidebar.selectbox(key="site_filter").select("02").run()
     worst = frame(at, "grade ≥ 3").set_index("PARAMCD")
     # site 02: only 02-001, NEUT worst grade 2 -> 1 (100%) of N 1; no grade >= 3 anywhere.
-    assert worst.loc["NEUT", ["N", "grade 2", "grade ≥ 3"]].tolist() == [1, "1 (100%)", "0 (0%)"]
+    assert worst.loc["NEUT", ["N", "grade 2", "grade ≥ 3"]].tolist() == [1, "1 (100.0%)", "0 (0.0%)"]
     assert "No grade ≥ 3 value after baseline." in [s.value for s in at.success]
 
 

@@ -112,5 +112,5 @@ def test_demo_neutropenia_count_agrees_with_the_raw_csv(demo_wh, monkeypatch):
     n3, n = demo_neutropenia()
     assert (n3, n) == (1, 10)          # the demo's story: one grade-3 neutropenia among 10 FAS
     neut = queries.lab_worst_grades().filter(queries.lab_worst_grades()["PARAMCD"] == "NEUT").row(0, named=True)
-    assert (neut["N"], neut["grade 3"], neut["n3"]) == (n, f"{n3} ({round(100 * n3 / n)}%)", n3)
+    assert (neut["N"], neut["grade 3"], neut["n3"]) == (n, f"{n3} ({100 * n3 / n:.1f}%)", n3)
     assert queries.hys_law_cases().height == 0

@@ -230,10 +230,35 @@ def test_packet_holds_every_section_in_order_and_no_efficacy_result(trial):
               "11. Protocol deviations", "12. New and changed", "13. Profiles"]
     positions = [body.index(t) for t in titles]
     assert positions == sorted(positions)
-    assert "laboratory safety tables: not yet available" in body
     for efficacy in ("LLDAS", "DORIS", "PSL_ABOVE_7_5_WK12", "responder"):
         assert efficacy not in "\n".join(pages), efficacy
     assert "No earlier committee packet to compare with" in body     # the first packet
+
+
+def test_laboratory_section_counts_the_demo_neutropenia_from_the_csv(trial):
+    """R-LAB in the packet, recounted from the demo's dm, ds, lb.csv and export.json with the csv
+    module: post-baseline = after the first infusion and on or before the end of observation (the
+    DISPOSITION EVENT date, else the site's data cut); NEUT grade 3 = below 1.0 and at least 0.5
+    x10^3/uL; N = subjects with a post-baseline NEUT. The section prints that count as n (%) of N,
+    and lists each grade-3 NEUT value's subject."""
+    import json
+    cut = {json.loads((s / "export.json").read_text())["siteid"]: json.loads((s / "export.json").read_text())["data_cut"]
+           for s in (DEMO / "site01", DEMO / "site02")}
+    first = {r["USUBJID"]: r["RFSTDTC"] for r in demo("dm") if r["RFSTDTC"]}
+    end = {r["USUBJID"]: r["DSSTDTC"] for r in demo("ds") if r["DSCAT"] == "DISPOSITION EVENT"}
+    neut: dict[str, list[float]] = {}
+    for r in demo("lb"):
+        u = r["USUBJID"]
+        if (r["LBTESTCD"] == "NEUT" and r["LBSTRESN"] and u in first
+                and first[u] < r["LBDTC"] <= end.get(u, cut[u.split("-")[1]])):
+            neut.setdefault(u, []).append(float(r["LBSTRESN"]))
+    grade3 = sorted(u for u, v in neut.items() if 0.5 <= min(v) < 1.0)
+    assert grade3, "the demo holds a grade-3 neutropenia"
+    lab = section(pdf_pages(packet_path(trial["p1"])), "10. Laboratory abnormalities", "11. Protocol")
+    row = next(line for line in lab.splitlines() if line.startswith("NEUT"))
+    assert f"{len(grade3)} ({100 * len(grade3) / len(neut):.1f}%)" in row and str(len(neut)) in row
+    grade3_part = lab[lab.index("Grade 3 or higher values"):]
+    assert all(u in grade3_part for u in grade3)
 
 
 def test_exposure_and_a_profile_per_sae_subject(trial):

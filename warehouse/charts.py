@@ -113,6 +113,27 @@ def lab_panel(labs: pl.DataFrame, codes: list[str], domain: list[int], width: in
     return alt.vconcat(*panels) if panels else None
 
 
+def edish(points: pl.DataFrame, quadrants: pl.DataFrame, multiples: dict, width: int | None = None):
+    """R-LAB's liver signal (queries.edish_points, edish_quadrant_counts, hy_law_multiples): peak
+    ALT-or-AST x ULN against peak bilirubin x ULN per subject, log axes, reference lines at the
+    Hy's law multiples, the quadrant's subject count in the legend, potential Hy's law cases named."""
+    legend = {r["quadrant"]: f"{r['quadrant']}: {r['subjects']}" for r in quadrants.iter_rows(named=True)}
+    pts = points.with_columns(pl.col("USUBJID").str.slice(-6).alias("subject"),
+                              pl.col("EDISHQ").replace_strict(legend, default=None).alias("quadrant (subjects)"))
+    ref = pl.DataFrame({"x": [multiples["aminotransferase"]], "y": [multiples["bilirubin"]]})
+    xs = alt.X("AMTPKULN:Q", title="Peak ALT or AST (× ULN)", scale=alt.Scale(type="log"))
+    ys = alt.Y("BILPKULN:Q", title="Peak total bilirubin (× ULN)", scale=alt.Scale(type="log"))
+    dots = alt.Chart(pts).mark_point(filled=True, size=80).encode(
+        x=xs, y=ys, color=alt.Color("quadrant (subjects):N", title="Quadrant: subjects",
+                                    scale=alt.Scale(domain=[legend[q] for q in multiples["quadrants"] if q in legend])),
+        tooltip=["USUBJID", "AMTPKULN", "AMTPKCD", "BILPKULN", "EDISHQ", "HYLAWFL"])
+    named = alt.Chart(pts.filter(pl.col("HYLAWFL") == "Y")).mark_text(dx=8, align="left").encode(
+        x=xs, y=ys, text="subject:N")
+    vline = alt.Chart(ref).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    hline = alt.Chart(ref).mark_rule(strokeDash=[4, 4]).encode(y="y:Q")
+    return _sized(alt.layer(dots, named, vline, hline), width)
+
+
 def ae_timeline(ae: pl.DataFrame, ex: pl.DataFrame, width: int | None = None):
     """Every subject's adverse events (onset to end, coloured by grade) against their infusions
     (black ticks), by date."""

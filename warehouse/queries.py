@@ -25,7 +25,7 @@ import streamlit as st
 from etl.contract import (CTCAE_GRADES, HY_LAW_AMINOTRANSFERASE_X_ULN, HY_LAW_BILIRUBIN_X_ULN,
                           R2A1HI_TESTS)
 from etl.derive.labs import EDISH_QUADRANTS
-from warehouse import access, packets_dir, runs_dir, warehouse_path
+from warehouse import access, packets_dir, runs_dir, tables, warehouse_path
 from warehouse.access import readable_by
 
 Sites = tuple[str, ...] | None
@@ -753,10 +753,6 @@ def lab_worst_grade_counts(sites: Sites = None) -> pl.DataFrame:
                                       "grade": pl.Int64, "n": pl.Int64, "N": pl.Int64})
 
 
-def _n_pct(n: int, d: int) -> str:
-    return f"{n} ({round(100 * n / d)}%)" if d else f"{n}"
-
-
 @readable_by(*access.SAFETY)
 def lab_worst_grades(sites: Sites = None) -> pl.DataFrame:
     """R-LAB worst post-baseline grade by test, one row per graded test with a post-baseline value:
@@ -769,9 +765,9 @@ def lab_worst_grades(sites: Sites = None) -> pl.DataFrame:
         row = {"PARAMCD": code, "direction": direction, "N": N}
         for grade in GRADES:
             hit = g.filter(pl.col("grade") == grade)
-            row[f"grade {grade}"] = _n_pct(int(hit["n"][0]), N) if hit.height else "–"
+            row[f"grade {grade}"] = tables.n_pct(int(hit["n"][0]), N) if hit.height else "–"
         n3 = int(g.filter(pl.col("grade") >= 3)["n"].sum())
-        row["grade ≥ 3"], row["n3"] = _n_pct(n3, N), n3
+        row["grade ≥ 3"], row["n3"] = tables.n_pct(n3, N), n3
         rows.append(row)
     schema = {"PARAMCD": pl.String, "direction": pl.String, "N": pl.Int64,
               **{f"grade {g}": pl.String for g in GRADES}, "grade ≥ 3": pl.String, "n3": pl.Int64}

@@ -25,6 +25,8 @@ LABELS = {
     "FATALAE": "Fatal adverse event(s)", "AEONSET": "Onset of fatal AE", "AEONSETDY": "Onset day",
     "SOURCE": "Recorded in", "EOSSTT": "End-of-study status", "DCSREAS": "Reason",
     "subjects": "Subjects", "AVISIT": "Visit", "EXDOSE": "Dose (mg)", "ADY": "Study day",
+    "PARAMCD": "Test", "AVAL": "Value", "AVALU": "Unit", "ANRLO": "Normal from",
+    "ANRHI": "Normal to", "ATOXGR": "CTCAE grade",
 }
 BASELINE_LABELS = {
     "AGE": "Age (years)", "WEIGHTBL": "Weight (kg)", "SLEDAIBL": "SLEDAI-2K",
@@ -34,11 +36,18 @@ BASELINE_LABELS = {
 }
 
 
-def n_pct(n: int | None, total: int | None) -> str:
-    """A count with its share of the table's N: ``n_pct(3, 10) == "3 (30.0%)"``; ``"0 (–)"``
-    when N is 0. The N itself is in the column header (``of N = 10``)."""
+def share(n: int | None, total: int | None, decimals: int = 0) -> str:
+    """The one percentage format of the app and the packet: ``share(1, 3) == "33%"``,
+    ``share(1, 3, 1) == "33.3%"``; ``"–"`` when the total is 0 (never a division by zero)."""
     n, total = int(n or 0), int(total or 0)
-    return f"{n} (–)" if total == 0 else f"{n} ({100 * n / total:.1f}%)"
+    return "–" if total == 0 else f"{100 * n / total:.{decimals}f}%"
+
+
+def n_pct(n: int | None, total: int | None) -> str:
+    """A count with its share of the table's N, as committee tables print it:
+    ``n_pct(3, 10) == "3 (30.0%)"``; ``"0 (–)"`` when N is 0. The N itself is in the column
+    header (``of N = 10``)."""
+    return f"{int(n or 0)} ({share(n, total, 1)})"
 
 
 def number(x, digits: int = 1) -> str:
