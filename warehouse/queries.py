@@ -638,28 +638,6 @@ def access_log(limit: int = 500) -> tuple[pl.DataFrame, int]:
     return pl.DataFrame(rows, schema=schema), malformed
 
 
-@readable_by(*access.SAFETY)
-def new_safety_events(sites: Sites = None) -> dict:
-    """Serious AEs and AESIs new since each site's previous data cut (ADAE's SAENEWFL, AESINWFL:
-    new, or newly serious / newly an AESI); a site loaded once counts all its events.
-    Also ``previous_cuts``: {site: previous data cut} for the sites that have one."""
-    counts = _scalar_row(_q(
-        "SELECT count(*) FILTER (SAENEWFL = 'Y' OR (SAENEWFL IS NULL AND AESER = 'Y')) AS sae, "
-        "count(*) FILTER (AESINWFL = 'Y' OR (AESINWFL IS NULL AND AESIFL = 'Y')) AS aesi "
-        "FROM adam.adae WHERE {site}", sites))
-    cuts = _q("SELECT SITEID, PREV_DATACUT FROM sdtm.exports WHERE {site} "
-              "AND PREV_DATACUT IS NOT NULL ORDER BY SITEID", sites)
-    return {"sae": counts.get("sae", 0), "aesi": counts.get("aesi", 0),
-            "previous_cuts": dict(cuts.iter_rows())}
-
-# ---- laboratory safety (R-LAB) -------------------------------------------------------------
-# The grades, the baseline, the post-baseline window, the worst grade and Hy's law are ADLB's and
-# adam.edish's (etl/derive/labs.py); here they are only counted. No test is graded in both
-# directions, so the grade of a record is the one of its test's direction: ATOXGR below.
-
-_GRADE = "coalesce(ATOXGRL, ATOXGRH)"
-DIRECTION = {"L": "decreased", "H": "increased"}
-GRADES = (0, 1, 2, 3, 4)
 
 
 @readable_by(*access.SAFETY)
