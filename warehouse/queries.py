@@ -639,6 +639,15 @@ def access_log(limit: int = 500) -> tuple[pl.DataFrame, int]:
 
 
 
+# ---- laboratory safety (R-LAB) -------------------------------------------------------------
+# The grades, the baseline, the post-baseline window, the worst grade and Hy's law are ADLB's and
+# adam.edish's (etl/derive/labs.py); here they are only counted. No test is graded in both
+# directions, so the grade of a record is the one of its test's direction: ATOXGR below.
+
+_GRADE = "coalesce(ATOXGRL, ATOXGRH)"
+DIRECTION = {"L": "decreased", "H": "increased"}
+GRADES = (0, 1, 2, 3, 4)
+
 
 @readable_by(*access.SAFETY)
 def lab_grade_criteria() -> pl.DataFrame:
