@@ -37,6 +37,9 @@ MEDICATIONS: dict[str, tuple[str, str, str]] = {
                               "ミコフェノール酸モフェチル"),
     "HYDROXYCHLOROQUINE": ("ANTIMALARIAL", "Hydroxychloroquine", "ヒドロキシクロロキン"),
     "FAMOTIDINE": ("OTHER", "Famotidine", "ファモチジン"),
+    # Only in trials with the rule branches (synth/branches.py).
+    "DEXAMETHASONE": ("GLUCOCORTICOID", "Dexamethasone", "デキサメタゾン"),
+    "BETAMETHASONE": ("GLUCOCORTICOID", "Betamethasone valerate ointment", "ベタメタゾン軟膏"),
 }
 
 # Laboratory tests: code -> (LBTEST, decimals, reference low, reference high); None = no range.

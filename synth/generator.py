@@ -35,6 +35,7 @@ import polars as pl
 from etl import contract as K
 from synth.catalog import (AE_CATALOG, AE_INDEX, CONTRACT_1_1_LABS, DS_TERMS, IFNGS_VISITS,
                            LAB_DETAILS, MEDICATIONS, ROUTINE_LABS, VS_DETAILS)
+from synth.branches import BRANCH_STREAM, apply_branches
 
 EPOCH = dt.date(1970, 1, 1)
 VISIT_NAMES = tuple(K.VISITS)                        # SCREENING, WEEK 0, ..., WEEK 24
@@ -132,6 +133,7 @@ def generate_trial(seed: int, n_subjects: int, n_sites: int, data_cut: dt.date, 
         "lb": _lb_frame(rng, subjects, visit_table, labs),
         "qs": _qs_frame(rng, subjects, visit_table, items),
     }
+    frames = apply_branches(np.random.default_rng([seed, BRANCH_STREAM]), subjects, frames, cut)
     return _split_by_site(frames, n_sites)
 
 
