@@ -41,6 +41,12 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SITES = [PROJECT_ROOT / "demo" / "exports" / "site01", PROJECT_ROOT / "demo" / "exports" / "site02"]
+# A generated trial large enough to hold every branch of the rules (synth/branches.py: an enrolled
+# subject never dosed, dexamethasone, QID/TID and topical regimens, the renal descriptors,
+# anaphylaxis, tuberculosis, malignancy, year-only and same-month onsets, ISTOL = N where C1-C4
+# hold): 30 screened, 24 enrolled, two sites (site 02 in CP932), written by `python -m synth trial`.
+BRANCH_TRIAL = ["--subjects", "30", "--sites", "2", "--seed", "2416", "--cp932-sites", "02"]
+TRIALS = ("demo", "branches")
 
 # --- numbers re-typed from clinical-rules.md (NOT imported from etl.contract) ------------------
 
@@ -131,9 +137,31 @@ def end_of_observation(raw) -> dict[str, dt.date]:
     return {s: min(eos.get(s, cut), cut) for s, cut in raw["CUT"].items()}
 
 
+def write_branch_trial(out: Path) -> list[Path]:
+    """The branch trial, written by the generator's own command line."""
+    done = subprocess.run([sys.executable, "-m", "synth", "trial", *BRANCH_TRIAL, "--out", str(out)],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return sorted(p for p in out.iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="module", params=TRIALS)
+def trial(request, tmp_path_factory) -> tuple[str, list[Path]]:
+    """(name, site folders): the committed demo, then the generated branch trial."""
+    if request.param == "demo":
+        return "demo", SITES
+    return "branches", write_branch_trial(tmp_path_factory.mktemp("branch-trial"))
+
+
 @pytest.fixture(scope="module")
-def raw() -> dict:
-    return read_exports(SITES)
+def raw(trial) -> dict:
+    return read_exports(trial[1])
+
+
+@pytest.fixture(scope="module")
+def demo(trial) -> bool:
+    """True for the committed demo: its hand-worked values are asserted besides the comparison."""
+    return trial[0] == "demo"
 
 
 # --- the warehouse built by the real ETL -------------------------------------------------------
@@ -158,9 +186,9 @@ def load_warehouse(folders: list[Path], tmp_wh: Path) -> dict[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def wh(tmp_path_factory) -> dict[str, list[dict]]:
-    """Both demo sites loaded once per module by the real ETL."""
-    return load_warehouse(SITES, tmp_path_factory.mktemp("independent") / "trial.duckdb")
+def wh(trial, tmp_path_factory) -> dict[str, list[dict]]:
+    """Both sites of the trial loaded once per module by the real ETL."""
+    return load_warehouse(trial[1], tmp_path_factory.mktemp("independent") / "trial.duckdb")
 
 
 def assert_same(expected: dict, got: dict, what: str) -> None:
@@ -386,15 +414,19 @@ def imputed_onset(aestdtc: str, day1: dt.date | None) -> dt.date:
 
 # --- the comparisons ---------------------------------------------------------------------------
 
-def test_demo_trial_shape_as_counted_from_the_raw_files(raw, wh):
-    """Counts the comparisons below rest on: 13 screened, 10 in the FAS, 73 SLEDAI-2K visits:
-    8 (SCREENING, WEEK 0..24) x 7 subjects who reached week 24 with every visit = 56, + 02-006
-    (WEEK 8 not done) 7, + 01-002 (discontinued after WEEK 8) 4, + 01-007 (up to WEEK 4) 3,
-    + 3 screen failures' SCREENING = 73."""
-    assert len(raw["dm"]) == 13 and len(wh["adsl"]) == 13
-    assert len(fas(raw)) == 10
-    assert sum(1 for r in wh["adsl"] if r["FASFL"] == "Y") == 10
-    assert len(lldas_per_visit(raw)) == 73 == len(wh["adlldas"])
+def test_trial_shape_as_counted_from_the_raw_files(raw, wh, demo):
+    """Counts the comparisons below rest on. Demo: 13 screened, 10 in the FAS, 73 SLEDAI-2K
+    visits: 8 (SCREENING, WEEK 0..24) x 7 subjects who reached week 24 with every visit = 56,
+    + 02-006 (WEEK 8 not done) 7, + 01-002 (discontinued after WEEK 8) 4, + 01-007 (up to WEEK 4)
+    3, + 3 screen failures' SCREENING = 73. Branch trial: 30 screened, round(0.2 x 30) = 6 screen
+    failures, 24 enrolled of whom one was never dosed -> 23 in the FAS."""
+    screened, in_fas = (13, 10) if demo else (30, 23)
+    assert len(raw["dm"]) == screened and len(wh["adsl"]) == screened
+    assert len(fas(raw)) == in_fas
+    assert sum(1 for r in wh["adsl"] if r["FASFL"] == "Y") == in_fas
+    assert len(lldas_per_visit(raw)) == len(wh["adlldas"])
+    if demo:
+        assert len(wh["adlldas"]) == 73
 
 
 def test_r_day_trtsdt_is_the_first_infusion_per_subject(raw, wh):
@@ -404,35 +436,38 @@ def test_r_day_trtsdt_is_the_first_infusion_per_subject(raw, wh):
     assert_same(expected, {r["USUBJID"]: r["TRTSDT"] for r in wh["adsl"]}, "R-DAY TRTSDT")
 
 
-def test_r_day_study_day_of_each_sledai_assessment_has_no_day_zero(raw, wh):
+def test_r_day_study_day_of_each_sledai_assessment_has_no_day_zero(raw, wh, demo):
     day1 = trtsdt(raw)
     expected = {(s, v): study_day(rec["date"], day1[s]) for (s, v), rec in assessments(raw).items()}
     assert 0 not in expected.values()
-    # e.g. 01-001 screening 2023-12-24, day 1 2024-01-07: 14 days before -> day -14 (no day 0)
-    assert expected[("jRCTs031230358-01-001", "SCREENING")] == -14
-    assert expected[("jRCTs031230358-01-001", "WEEK 0")] == 1
+    if demo:
+        # e.g. 01-001 screening 2023-12-24, day 1 2024-01-07: 14 days before -> day -14 (no day 0)
+        assert expected[("jRCTs031230358-01-001", "SCREENING")] == -14
+        assert expected[("jRCTs031230358-01-001", "WEEK 0")] == 1
     assert_same(expected, {(r["USUBJID"], r["AVISIT"]): r["ADY"] for r in wh["adlldas"]},
                 "R-DAY ADY of the SLEDAI-2K assessments")
     assert_same({k: rec["date"] for k, rec in assessments(raw).items()},
                 {(r["USUBJID"], r["AVISIT"]): r["ADT"] for r in wh["adlldas"]}, "assessment dates")
 
 
-def test_r_sledai_total_recomputed_from_the_24_items(raw, wh):
+def test_r_sledai_total_recomputed_from_the_24_items(raw, wh, demo):
     a = assessments(raw)
     assert all(len(rec["items"]) == 24 for rec in a.values())
     expected = {k: sledai_total(rec["present"]) for k, rec in a.items()}
-    # 01-001 week 0: RASH 2 + MUCULCER 2 + LOWCOMP 2 + INCDNA 2 + FEVER 1 + THROMBO 1 + LEUKOPEN 1 = 11
-    assert expected[("jRCTs031230358-01-001", "WEEK 0")] == 11
+    if demo:
+        # 01-001 week 0: RASH 2 + MUCULCER 2 + LOWCOMP 2 + INCDNA 2 + FEVER 1 + THROMBO 1 + LEUKOPEN 1 = 11
+        assert expected[("jRCTs031230358-01-001", "WEEK 0")] == 11
     assert_same(expected, {(r["USUBJID"], r["AVISIT"]): r["SLEDAI"] for r in wh["adlldas"]},
                 "R-SLEDAI total")
 
 
-def test_r_sledai_ten_day_window_changes_no_total_of_this_demo(raw):
+def test_r_sledai_ten_day_window_changes_no_total_of_this_demo():
     """The spec scores a descriptor present at the visit or in the preceding 10 days; the project
     scores the items as delivered (the site applies the window). Carrying items over from any
     assessment of the same subject in the preceding 10 days gives the same totals here, so the
-    two readings cannot disagree on this demo."""
-    a = assessments(raw)
+    two readings cannot disagree on this demo (read here from the demo alone, whatever trial the
+    other tests compare)."""
+    a = assessments(read_exports(SITES))
     carried = {}
     for (s, v), rec in a.items():
         present = set(rec["present"])
@@ -443,18 +478,19 @@ def test_r_sledai_ten_day_window_changes_no_total_of_this_demo(raw):
     assert carried == {k: sledai_total(rec["present"]) for k, rec in a.items()}
 
 
-def test_r_psl_dose_on_each_assessment_date(raw, wh):
+def test_r_psl_dose_on_each_assessment_date(raw, wh, demo):
     expected = {k: v["PSLDOSE"] for k, v in lldas_per_visit(raw).items()}
-    # 01-005 week 4 (2025-04-21): prednisolone 17.5 mg QD x 1 = 17.5
-    assert expected[("jRCTs031230358-01-005", "WEEK 4")] == 17.5
-    # 01-002 week 0 (2024-09-12): prednisolone 15 mg BID = 30
-    assert expected[("jRCTs031230358-01-002", "WEEK 0")] == 30.0
+    if demo:
+        # 01-005 week 4 (2025-04-21): prednisolone 17.5 mg QD x 1 = 17.5
+        assert expected[("jRCTs031230358-01-005", "WEEK 4")] == 17.5
+        # 01-002 week 0 (2024-09-12): prednisolone 15 mg BID = 30
+        assert expected[("jRCTs031230358-01-002", "WEEK 0")] == 30.0
     assert_same(expected, {(r["USUBJID"], r["AVISIT"]): r["PSLDOSE"] for r in wh["adlldas"]},
                 "R-PSL dose on the assessment date")
 
 
 @pytest.mark.parametrize("week", WEEKS)
-def test_r_psl_dose_and_cumulative_dose_at_week(raw, wh, week):
+def test_r_psl_dose_and_cumulative_dose_at_week(raw, wh, demo, week):
     psl = Psl(raw)
     day1 = trtsdt(raw)
     expected, got = {}, {}
@@ -468,7 +504,7 @@ def test_r_psl_dose_and_cumulative_dose_at_week(raw, wh, week):
         if r["AVISITN"] == week:
             for c in ("WKDT", "PSLDOSE", "CUMDOSE", "CUMDOSNP"):
                 got[(r["USUBJID"], c)] = r[c]
-    if week == 12:
+    if demo and week == 12:
         # 01-005: day 1 2025-03-21, WEEK 12 visit 2025-06-16; PSL from 2025-03-20:
         # 30x14 + 25x7 + 20x7 + 17.5x7 + 15x(04-24..06-16 = 54 days) = 420+175+140+122.5+810 = 1667.5,
         # plus methylprednisolone 500 mg x 1.25 = 625 on 04-28..04-30 (3 pulse days) = 1875
@@ -476,27 +512,29 @@ def test_r_psl_dose_and_cumulative_dose_at_week(raw, wh, week):
         # the oral 15 mg of those days counts) 3542.5 - 3 x 625 = 1667.5
         assert expected[("jRCTs031230358-01-005", "CUMDOSE")] == 3542.5
         assert expected[("jRCTs031230358-01-005", "CUMDOSNP")] == 1667.5
-    # 01-002 withdrew on 2024-11-20 (day 70) on 7.5 mg; its week-12 and week-24 dates (nominal,
-    # visits not done) lie after the end of observation: no known dose (1.1; was 0 before).
-    assert expected[("jRCTs031230358-01-002", "PSLDOSE")] is None
-    assert expected[("jRCTs031230358-01-002", "CUMDOSE")] is None
+    if demo:
+        # 01-002 withdrew on 2024-11-20 (day 70) on 7.5 mg; its week-12 and week-24 dates (nominal,
+        # visits not done) lie after the end of observation: no known dose (1.1; was 0 before).
+        assert expected[("jRCTs031230358-01-002", "PSLDOSE")] is None
+        assert expected[("jRCTs031230358-01-002", "CUMDOSE")] is None
     assert_same(expected, got, f"R-PSL dose and cumulative dose at week {week}")
 
 
 @pytest.mark.parametrize("column", ["CRIT1FL", "CRIT2FL", "CRIT3FL", "CRIT4FL", "CRIT5FL", "LLDASFL"])
-def test_r_lldas_criteria_per_subject_and_visit(raw, wh, column):
+def test_r_lldas_criteria_per_subject_and_visit(raw, wh, demo, column):
     expected = {k: v[column] for k, v in lldas_per_visit(raw).items()}
     if column == "CRIT2FL":
         # not evaluable at the first assessment (SCREENING for every subject here)
         assert all(v is None for (s, visit), v in expected.items() if visit == "SCREENING")
-        # 01-004 week 16: RASH present, absent at week 12, and NEWACT Y -> C2 N
-        assert expected[("jRCTs031230358-01-004", "WEEK 16")] == "N"
+        if demo:
+            # 01-004 week 16: RASH present, absent at week 12, and NEWACT Y -> C2 N
+            assert expected[("jRCTs031230358-01-004", "WEEK 16")] == "N"
     assert_same(expected, {(r["USUBJID"], r["AVISIT"]): r[column] for r in wh["adlldas"]},
                 f"R-LLDAS {column}")
 
 
 @pytest.mark.parametrize("week", WEEKS)
-def test_r_endpoint_lldas_responders_due_and_not_yet_due(raw, wh, week):
+def test_r_endpoint_lldas_responders_due_and_not_yet_due(raw, wh, demo, week):
     expected = endpoint(raw, week)
     got = {r["USUBJID"]: {"DUEFL": r["DUEFL"], "RESPFL": r["RESPFL"]}
            for r in wh["adeff"] if r["PARAMCD"] == "LLDAS" and r["AVISITN"] == week}
@@ -504,7 +542,7 @@ def test_r_endpoint_lldas_responders_due_and_not_yet_due(raw, wh, week):
     totals = lambda t: (sum(v["RESPFL"] == "Y" for v in t.values()), sum(v["DUEFL"] == "Y" for v in t.values()),
                         sum(v["DUEFL"] == "N" for v in t.values()))
     assert totals(got) == totals(expected)
-    # By hand, from the raw files. Only 01-007 (day 1 2026-09-13, cut 2026-11-01 = day 50) is not
+    # Demo, by hand, from the raw files. Only 01-007 (day 1 2026-09-13, cut 2026-11-01 = day 50) is not
     # yet due; 01-002 (discontinued 2024-11-20, day 70, no WEEK 12/24 visit) is due and fails.
     # Week 12: 01-001 FEVER (C1 N); 01-004, 01-005, 02-001 on PSL 15 mg (C4 N); 01-003 (INCDNA 2,
     #   PGA 0.3, PSL 7.5), 02-003 (INCDNA 2, PGA 0.1, PSL 7.5), 02-004 and 02-006 (SLEDAI 0,
@@ -512,7 +550,8 @@ def test_r_endpoint_lldas_responders_due_and_not_yet_due(raw, wh, week):
     # Week 24: 01-001 FEVER, 02-001 ARTHRIT 4 + LOWCOMP 2 = 6 > 4 (C1 N); 01-003 (PSL 2),
     #   01-004 (LOWCOMP + INCDNA = 4, both present at week 20, PSL 7.5), 01-005 (4, PSL 7.5),
     #   02-003 (PSL 2), 02-004 and 02-006 (PSL 5) -> 6 responders / 9 due, 1 not yet due.
-    assert totals(expected) == {12: (4, 9, 1), 24: (6, 9, 1)}[week]
+    if demo:
+        assert totals(expected) == {12: (4, 9, 1), 24: (6, 9, 1)}[week]
 
 
 @pytest.mark.parametrize("week", WEEKS)
@@ -525,20 +564,21 @@ def test_r_endpoint_secondary_each_lldas_criterion_at_week(raw, wh, paramcd, wee
     assert_same(expected, got, f"R-ENDPOINT {paramcd} week {week}")
 
 
-def test_r_day_end_of_observation_per_subject(raw, wh):
+def test_r_day_end_of_observation_per_subject(raw, wh, demo):
     """R-DAY 1.1: ADSL.OBSENDT / OBSENDY against EOSDT-or-cut computed here from ds.csv."""
     day1 = trtsdt(raw)
     expected = {s: (raw["END"][s], study_day(raw["END"][s], day1[s])) for s in fas(raw)}
-    # 01-001: day 1 2024-01-07, completed 2024-06-25 = day 171 (not the cut's day 1030)
-    assert expected["jRCTs031230358-01-001"] == (dt.date(2024, 6, 25), 171)
-    # 01-002 withdrew on day 70; 01-007 is still in the study: its data cut, day 50
-    assert expected["jRCTs031230358-01-002"][1] == 70
-    assert expected["jRCTs031230358-01-007"] == (dt.date(2026, 11, 1), 50)
+    if demo:
+        # 01-001: day 1 2024-01-07, completed 2024-06-25 = day 171 (not the cut's day 1030)
+        assert expected["jRCTs031230358-01-001"] == (dt.date(2024, 6, 25), 171)
+        # 01-002 withdrew on day 70; 01-007 is still in the study: its data cut, day 50
+        assert expected["jRCTs031230358-01-002"][1] == 70
+        assert expected["jRCTs031230358-01-007"] == (dt.date(2026, 11, 1), 50)
     assert_same(expected, {r["USUBJID"]: (r["OBSENDT"], r["OBSENDY"]) for r in wh["adsl"]
                            if r["FASFL"] == "Y"}, "R-DAY end of observation")
 
 
-def test_r_ae_treatment_emergence_and_special_interest(raw, wh):
+def test_r_ae_treatment_emergence_and_special_interest(raw, wh, demo):
     day1 = trtsdt(raw)
     expected, got = {}, {}
     for r in raw["ae"]:
@@ -549,10 +589,12 @@ def test_r_ae_treatment_emergence_and_special_interest(raw, wh):
                        "AESIFL": "Y" if aesi(r["AEDECOD"], r["AEBODSYS"], r["AESER"]) else "N"}
     for r in wh["adae"]:
         got[(r["USUBJID"], r["AESEQ"])] = {"ASTDT": r["ASTDT"], "TRTEMFL": r["TRTEMFL"], "AESIFL": r["AESIFL"]}
-    # 02-001 AESTDTC 2025-01, day 1 2024-11-16 (another month) -> 2025-01-01
-    assert expected[("jRCTs031230358-02-001", 3)]["ASTDT"] == dt.date(2025, 1, 1)
-    # 01-004 herpes zoster (serious, infections) and 01-003 infusion-related reaction are AESIs
-    assert expected[("jRCTs031230358-01-004", 2)]["AESIFL"] == "Y"
-    assert expected[("jRCTs031230358-01-003", 2)]["AESIFL"] == "Y"
-    assert len(expected) == 31
+    if demo:
+        # 02-001 AESTDTC 2025-01, day 1 2024-11-16 (another month) -> 2025-01-01
+        assert expected[("jRCTs031230358-02-001", 3)]["ASTDT"] == dt.date(2025, 1, 1)
+        # 01-004 herpes zoster (serious, infections) and 01-003 infusion-related reaction are AESIs
+        assert expected[("jRCTs031230358-01-004", 2)]["AESIFL"] == "Y"
+        assert expected[("jRCTs031230358-01-003", 2)]["AESIFL"] == "Y"
+        assert len(expected) == 31
+    assert len(expected) == len(raw["ae"])
     assert_same(expected, got, "R-AE")
