@@ -92,8 +92,12 @@ def apply_branches(rng: np.random.Generator, subjects: list, frames: dict[str, p
         _renal_descriptor(rng, f, s, code)
     _branch_aes(rng, f, dosed, never)
     _istol_n(rng, f, dosed, cut)
-    for domain in ("ds", "ex", "cm", "ae", "vs", "lb", "qs"):
+    for domain in ("ds", "cm", "ae"):                   # rows added: sort them in, renumber
         f[domain] = _renumber(domain, f[domain])
+    # The bulk domains only lost the never-dosed subject's later visits: renumber that subject
+    # (lb lists contract 1.1's tests after all contract-1 rows, so its LBSEQ has gaps otherwise).
+    for domain in ("qs", "lb", "vs"):
+        f[domain] = _renumber_subject(domain, f[domain], never.usubjid)
     return f
 
 
@@ -105,6 +109,29 @@ def _renumber(domain: str, df: pl.DataFrame) -> pl.DataFrame:
     return (df.sort("USUBJID", maintain_order=True)
             .with_columns(pl.int_range(1, pl.len() + 1).over("USUBJID").cast(pl.String).alias(seq))
             .select(list(K.COLUMNS[domain])))
+
+
+def _rows_of(df: pl.DataFrame, where: pl.Expr) -> pl.Series:
+    """Row positions of ``df`` where ``where`` holds."""
+    return df.with_row_index("_i").filter(where).get_column("_i")
+
+
+def _patch(df: pl.DataFrame, rows: pl.Series, **values) -> pl.DataFrame:
+    """``df`` with each column of ``values`` set at ``rows`` (a value, or one per row): a scatter
+    into a copy of the column, cheap on the bulk domains of a large trial."""
+    if rows.len() == 0:
+        return df
+    cols = []
+    for c, v in values.items():
+        col = df.get_column(c).clone()
+        col.scatter(rows, v if isinstance(v, list) else [v] * rows.len())
+        cols.append(col)
+    return df.with_columns(cols)
+
+
+def _renumber_subject(domain: str, df: pl.DataFrame, usubjid: str) -> pl.DataFrame:
+    rows = _rows_of(df, pl.col("USUBJID") == usubjid)
+    return _patch(df, rows, **{K.SEQ_COLUMN[domain]: [str(i) for i in range(1, rows.len() + 1)]})
 
 
 def _append(f: dict, domain: str, **values) -> None:
@@ -189,20 +216,21 @@ def _renal_descriptor(rng, f: dict, s, code: str) -> None:
     date = row["QSDTC"]
     earlier = mine.filter(pl.col("QSDTC") < date).sort("QSDTC")
     was_absent = earlier.height > 0 and earlier["QSORRES"][-1] == "ABSENT"
-    at = (pl.col("USUBJID") == s.usubjid) & (pl.col("QSDTC") == date)
-    weight = str(K.SLEDAI_ITEMS[code][1])
-    qs = _set(qs, at & (pl.col("QSTESTCD") == code), QSORRES="PRESENT", QSSTRESN=weight)
-    total = at & (pl.col("QSTESTCD") == K.SLEDAI_TOTAL)
-    new_total = pl.col("QSORRES").cast(pl.Int64) + int(weight)
-    qs = qs.with_columns(pl.when(total).then(new_total.cast(pl.String)).otherwise(pl.col(c)).alias(c)
-                         for c in ("QSORRES", "QSSTRESN"))
+    weight = K.SLEDAI_ITEMS[code][1]
+    at = _rows_of(qs, (pl.col("USUBJID") == s.usubjid) & (pl.col("QSDTC") == date))
+    visit = qs[at]
+    pos = dict(zip(visit["QSTESTCD"], at))
+    total = str(int(visit.filter(pl.col("QSTESTCD") == K.SLEDAI_TOTAL)["QSORRES"][0]) + weight)
+    qs = _patch(qs, pl.Series([pos[code]]), QSORRES="PRESENT", QSSTRESN=str(weight))
+    qs = _patch(qs, pl.Series([pos[K.SLEDAI_TOTAL]]), QSORRES=total, QSSTRESN=total)
     if was_absent:
-        qs = _set(qs, at & (pl.col("QSTESTCD") == "NEWACT"), QSORRES="Y", QSSTRESN="1")
+        qs = _patch(qs, pl.Series([pos["NEWACT"]]), QSORRES="Y", QSSTRESN="1")
     f["qs"] = qs
     if code == "PROTURIA":
-        lb_at = (pl.col("USUBJID") == s.usubjid) & (pl.col("LBDTC") == date) & (pl.col("LBTESTCD") == "UPCR")
+        lb_at = ((pl.col("USUBJID") == s.usubjid) & (pl.col("LBDTC") == date)
+                 & (pl.col("LBTESTCD") == "UPCR") & pl.col("LBSTRESN").is_not_null())
         upcr = f"{rng.uniform(0.6, 1.4):.2f}"
-        f["lb"] = _set(f["lb"], lb_at & pl.col("LBSTRESN").is_not_null(), LBORRES=upcr, LBSTRESN=upcr)
+        f["lb"] = _patch(f["lb"], _rows_of(f["lb"], lb_at), LBORRES=upcr, LBSTRESN=upcr)
 
 
 def _add_ae(f: dict, s, term: tuple, start: str, end: str | None, *, grade: str, rel: str,
@@ -303,11 +331,11 @@ def _assessments(f: dict, dosed: list) -> pl.DataFrame:
     return wide
 
 
-def _gc_dose(f: dict, usubjid: str, date: str) -> float:
-    """Prednisolone-equivalent dose (R-PSL) on ``date`` from the subject's cm rows."""
-    cm = f["cm"].filter((pl.col("USUBJID") == usubjid) & (pl.col("CMCAT") == "GLUCOCORTICOID")
-                        & pl.col("CMROUTE").is_in(["ORAL", "INTRAVENOUS"]) & (pl.col("CMSTDTC") <= date)
-                        & (pl.col("CMENDTC").is_null() | (pl.col("CMENDTC") >= date)))
+def _gc_dose(gc: pl.DataFrame, usubjid: str, date: str) -> float:
+    """Prednisolone-equivalent dose (R-PSL) on ``date`` from the subject's rows of ``gc`` (the
+    oral and intravenous glucocorticoid rows of cm)."""
+    cm = gc.filter((pl.col("USUBJID") == usubjid) & (pl.col("CMSTDTC") <= date)
+                   & (pl.col("CMENDTC").is_null() | (pl.col("CMENDTC") >= date)))
     return sum(float(d) * K.DOSES_PER_DAY[q] * K.PSL_FACTORS[c]
                for d, q, c in zip(cm["CMDOSE"], cm["CMDOSFRQ"], cm["CMDECOD"]))
 
@@ -325,15 +353,17 @@ def _istol_n(rng, f: dict, dosed: list, cut: int) -> None:
         & (pl.col("PGA") <= 1.0))
     wk12 = cand.filter(pl.col("VISIT") == "WEEK 12")
     others = cand.filter(pl.col("VISIT") != "WEEK 12")
-    ordered = [r for part in (wk12, others)
-               for r in (part[int(i)].row(0, named=True) for i in rng.permutation(part.height))]
-    # C4 with a margin (<= 7.0 mg/day), so that no rounding of the dose can decide it.
-    choice = next((r for r in ordered if _gc_dose(f, r["USUBJID"], r["QSDTC"]) <= 7.0), None)
+    ordered = (part[int(i)].row(0, named=True) for part in (wk12, others)
+               for i in rng.permutation(part.height))
+    # C4 as R-LLDAS compares it: at 0.01 mg (7.5 mg/day, the responders' week-12 dose, holds).
+    gc = f["cm"].filter((pl.col("CMCAT") == "GLUCOCORTICOID")
+                        & pl.col("CMROUTE").is_in(["ORAL", "INTRAVENOUS"]))
+    choice = next((r for r in ordered if round(_gc_dose(gc, r["USUBJID"], r["QSDTC"]), 2) <= 7.5), None)
     if choice is None:
         return
     u, date = choice["USUBJID"], choice["QSDTC"]
     at = (pl.col("USUBJID") == u) & (pl.col("QSDTC") == date) & (pl.col("QSTESTCD") == "ISTOL")
-    f["qs"] = _set(f["qs"], at, QSORRES="N", QSSTRESN="0")
+    f["qs"] = _patch(f["qs"], _rows_of(f["qs"], at), QSORRES="N", QSSTRESN="0")
     s = by_id[u]
     s.stories.add("istol_n")
     cm = f["cm"].filter(pl.col("USUBJID") == u)
