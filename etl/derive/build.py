@@ -23,27 +23,29 @@ from etl.derive.exposure import build_adex, build_adtte_aesi
 from etl.derive.labs import build_adlb, build_edish, with_hylawfl
 from etl.derive.lldas import build_adlldas
 from etl.derive.protocol import build_protocol_flags
-from etl.derive.psl import psl_daily, psl_initiation
+from etl.derive.psl import build_adpsl, psl_initiation
 
 
 def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """All ADaM frames from the sdtm frames (keys: the contract domains plus 'exports')."""
+    """All ADaM frames from the sdtm frames (keys: the contract domains plus 'exports'): each
+    table is built by its own ``build_<table>`` function, in the order their inputs allow."""
     dm, ds, ie, ex, cm, vs, lb, qs, ae = (sdtm[d] for d in DOMAINS)
     base = subject_base(dm, ds, ex, sdtm["exports"])
-    daily = psl_daily(cm, base)
+    adpsl = build_adpsl(cm, base)
     vdates = visit_dates((qs, "QSDT"), (ex, "EXSTDT"), (lb, "LBDT"), (vs, "VSDT"))
-    adsl = build_adsl(dm, ds, ie, ex, vs, base, psl_initiation(daily), vdates)
-    adlldas = build_adlldas(qs, daily, cm, base)
+    # ADSL in two steps: the subject-level rows every other table reads (enrol.build_adsl), then,
+    # once those tables exist, the columns derived from them (build_adsl_final).
+    adsl = build_adsl(dm, ds, ie, ex, vs, base, psl_initiation(adpsl), vdates)
+    adlldas = build_adlldas(qs, adpsl, cm, base)
     adlb = build_adlb(lb, base)
     adex = build_adex(ex, adsl)
-    adpslwk = build_adpslwk(adsl, vdates, daily, cm)
+    adpslwk = build_adpslwk(adsl, vdates, adpsl, cm)
     edish = build_edish(adlb, adsl)
     adae = build_adae(ae, base)
-    adsl = adsl.join(baseline_characteristics(adsl, adlldas, adlb, daily), on="USUBJID", how="left")
     return {
-        "adsl": with_hylawfl(adsl, edish),
+        "adsl": build_adsl_final(adsl, adlldas, adlb, adpsl, edish),
         "adlldas": adlldas,
-        "adpsl": daily,
+        "adpsl": adpsl,
         "adae": adae,
         "adtte_aesi": build_adtte_aesi(adsl, adae),
         "adlb": adlb,
@@ -53,10 +55,20 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         "adchg": build_adchg(adsl, vdates, adlldas, adlb),
         "adpslwk": adpslwk,
         "adcmis": build_adcmis(cm, adsl),
-        "protocol_flags": build_protocol_flags(adsl, daily, adpslwk, adex),
+        "protocol_flags": build_protocol_flags(adsl, adpsl, adpslwk, adex),
         "dq_warnings": build_dq_warnings(qs, lb, adsl, cm),
         "enrollment_projection": build_enrollment_projection(adsl, sdtm["exports"]),
     }
+
+
+def build_adsl_final(adsl: pl.DataFrame, adlldas: pl.DataFrame, adlb: pl.DataFrame,
+                     adpsl: pl.DataFrame, edish: pl.DataFrame) -> pl.DataFrame:
+    """ADSL as loaded: ``enrol.build_adsl``'s subject-level rows (R-ENROL, R-DAY, R-AE exposure,
+    R-PROTOCOL ceiling) with the baseline characteristics (etl/derive/baseline.py: SLEDAI-2K, PGA,
+    complement, anti-dsDNA, PSL dose at initiation) and HYLAWFL (R-LAB potential Hy's law)."""
+    with_baseline = adsl.join(baseline_characteristics(adsl, adlldas, adlb, adpsl),
+                              on="USUBJID", how="left")
+    return with_hylawfl(with_baseline, edish)
 
 
 def build_enrollment_projection(adsl: pl.DataFrame, exports: pl.DataFrame) -> pl.DataFrame:

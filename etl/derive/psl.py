@@ -118,6 +118,12 @@ def psl_daily(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
     return out.select(list(schema)).cast(schema)
 
 
+def build_adpsl(cm: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
+    """ADPSL (R-PSL): the daily prednisolone-equivalent course, :func:`psl_daily`'s rows (one per
+    subject and day from PSL initiation to the end of observation)."""
+    return psl_daily(cm, subjects)
+
+
 def _ady(adt: pl.Expr, trtsdt: pl.Expr) -> pl.Expr:
     from etl.derive.study_day import study_day_expr
     return study_day_expr(adt, trtsdt)
