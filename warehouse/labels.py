@@ -106,9 +106,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "TRTEMFL": ("Treatment-emergent", "Y: onset on or after the first infusion (R-AE)"),
     "AESIFL": ("Special interest", "Y: adverse event of special interest (R-AE)"),
     "AESICAT": ("Special-interest category", "AESI categories of the event (R-AE)"),
-    "AENEWFL": ("New since previous cut", "Y: absent from the site's previous export"),
-    "SAENEWFL": ("Newly serious", "Y: serious now, and new or not serious before"),
-    "AESINWFL": ("Newly of special interest", "Y: AESI now, and new or not an AESI before"),
     # infusions
     "EXSEQ": ("Infusion number", "Sequence number of the infusion"),
     "ASTDTM": ("Infusion start", "Start date and time"),
