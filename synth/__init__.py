@@ -1,7 +1,8 @@
 """Seeded synthetic trials of jRCTs031230358: demo data, test exports, benchmark trials.
 
 - ``generate_trial(seed, n_subjects, n_sites, data_cut)`` -> ``{siteid: {domain: frame}}``
-  (synth/generator.py: the per-subject stories and what every trial contains).
+  (synth/generator.py: the per-subject stories and what every trial contains; synth/branches.py:
+  every rule branch, added to trials of at least 20 enrolled subjects, so never to the demo).
 - ``write_export(frames, folder, encoding="utf-8", siteid=, data_cut=)`` one site's folder;
   ``write_trial(trial, out, data_cut, encodings)`` every site as ``out/site<SITEID>/``.
 - ``corrupt_variants(frames, data_cut)`` -> invalid copies of one export, each breaking exactly

@@ -20,7 +20,9 @@ adverse event (hospitalised), an adverse event with a partial onset date (YYYY-M
 related reaction, and a subject still before week 12 at the data cut. Larger trials add more of
 each at random rates. The laboratory stories (a grade-3 neutropenia, an ALT of 3-5 x ULN that
 resolves, a lymphopenia, no potential Hy's law) and contract 1.1's BILI, NEUT and LYM come from a
-stream of their own (``_safety_labs``, LAB_STREAM), so they leave every other value as it was. The bulk domains (qs, lb, vs) are built with numpy over the visit table;
+stream of their own (``_safety_labs``, LAB_STREAM), so they leave every other value as it was.
+Trials of at least 20 enrolled subjects (never the demo) then get every less common branch of the
+rules from synth/branches.py (its own stream, BRANCH_STREAM). The bulk domains (qs, lb, vs) are built with numpy over the visit table;
 only the short per-subject stories (dm, ds, ie, ex, cm, ae) loop in Python.
 """
 from __future__ import annotations
