@@ -253,8 +253,14 @@ def _branch_aes(rng, f: dict, dosed: list, never) -> None:
     def end_or_ongoing(s, end: int) -> str | None:
         return iso(end) if end <= s.end_obs else None
 
+    used: list = []
+
     def pick(fits):
-        return next((s for s in order if fits(s)), None)
+        """The first subject that fits, one not given an R-AE branch yet if there is one."""
+        s = next((s for s in order if fits(s) and s not in used), None)
+        s = s or next((s for s in order if fits(s)), None)
+        used.append(s)
+        return s
 
     # Anaphylaxis at an infusion (WEEK 4's, else WEEK 0's), resolved the next day.
     s = pick(lambda s: s.end_obs - s.t1 >= 40)
