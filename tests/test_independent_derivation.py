@@ -399,6 +399,19 @@ def aesi(pt: str, soc: str, aeser: str) -> bool:
             or soc == SOC_NEOPLASMS or (soc == SOC_INFECTIONS and aeser == "Y"))
 
 
+def aesi_categories(pt: str, soc: str, aeser: str) -> set[str]:
+    """R-AE: the AESI categories an event falls in (an event may be in several: a serious
+    tuberculosis is both tuberculosis and a serious infection), in the spec's words."""
+    pt, soc = pt.lower(), soc.lower()
+    return {name for name, hit in (
+        ("herpes zoster", "herpes zoster" in pt),
+        ("infusion-related reaction", pt == "infusion related reaction"),
+        ("hypersensitivity", pt in ("hypersensitivity", "anaphylactic reaction")),
+        ("tuberculosis", "tuberculosis" in pt),
+        ("malignancy", soc == SOC_NEOPLASMS),
+        ("serious infection", soc == SOC_INFECTIONS and aeser == "Y")) if hit}
+
+
 def imputed_onset(aestdtc: str, day1: dt.date | None) -> dt.date:
     """R-AE: missing day -> 1st of the month (day 1 when it falls in that month); missing month
     -> 1 January (day 1 when it falls in that year)."""
@@ -423,7 +436,8 @@ def test_trial_shape_as_counted_from_the_raw_files(raw, wh, demo):
     screened, in_fas = (13, 10) if demo else (30, 23)
     assert len(raw["dm"]) == screened and len(wh["adsl"]) == screened
     assert len(fas(raw)) == in_fas
-    assert sum(1 for r in wh["adsl"] if r["FASFL"] == "Y") == in_fas
+    assert_same({r["USUBJID"]: "Y" if r["USUBJID"] in fas(raw) else "N" for r in raw["dm"]},
+                {r["USUBJID"]: r["FASFL"] for r in wh["adsl"]}, "R-ENDPOINT FAS")
     assert len(lldas_per_visit(raw)) == len(wh["adlldas"])
     if demo:
         assert len(wh["adlldas"]) == 73
@@ -584,11 +598,15 @@ def test_r_ae_treatment_emergence_and_special_interest(raw, wh, demo):
     for r in raw["ae"]:
         k = (r["USUBJID"], int(r["AESEQ"]))
         onset = imputed_onset(r["AESTDTC"], day1[r["USUBJID"]])
-        expected[k] = {"ASTDT": onset,
+        expected[k] = {"ASTDT": onset, "IMPUTED": len(r["AESTDTC"].strip()) < 10,
                        "TRTEMFL": "Y" if day1[r["USUBJID"]] and onset >= day1[r["USUBJID"]] else "N",
-                       "AESIFL": "Y" if aesi(r["AEDECOD"], r["AEBODSYS"], r["AESER"]) else "N"}
+                       "AESIFL": "Y" if aesi(r["AEDECOD"], r["AEBODSYS"], r["AESER"]) else "N",
+                       "AESICAT": aesi_categories(r["AEDECOD"], r["AEBODSYS"], r["AESER"])}
     for r in wh["adae"]:
-        got[(r["USUBJID"], r["AESEQ"])] = {"ASTDT": r["ASTDT"], "TRTEMFL": r["TRTEMFL"], "AESIFL": r["AESIFL"]}
+        got[(r["USUBJID"], r["AESEQ"])] = {
+            "ASTDT": r["ASTDT"], "IMPUTED": r["ASTDTF"] is not None, "TRTEMFL": r["TRTEMFL"],
+            "AESIFL": r["AESIFL"],
+            "AESICAT": {c.lower() for c in (r["AESICAT"] or "").split("; ") if c}}
     if demo:
         # 02-001 AESTDTC 2025-01, day 1 2024-11-16 (another month) -> 2025-01-01
         assert expected[("jRCTs031230358-02-001", 3)]["ASTDT"] == dt.date(2025, 1, 1)
