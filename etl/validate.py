@@ -199,7 +199,10 @@ class _GxRunner:
             warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular")
             batch = self.batch_definition.get_batch(
                 batch_parameters={"dataframe": stacked.to_pandas()})
-            res = batch.validate(self.suites[domain], result_format={
+            failing = self._failing(batch, domain)
+            if not failing:
+                return
+            res = batch.validate(failing, result_format={
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": [FILE_COLUMN, ROW_COLUMN]})
         for r in res.results:
@@ -221,6 +224,20 @@ class _GxRunner:
                 row = int(index[ROW_COLUMN])
                 value = ef.frame.get_column(column)[row - 2]
                 out[ef.sha256].append((row, column, value, _rule(meta, value)))
+
+
+    def _failing(self, batch, domain: str):
+        """Pass 1 of 2: every expectation of the suite with GX's cheapest result format (pass or
+        fail, no rows). Returns a suite of only the failing ones, for pass 2 to name every
+        failing row with its value (``COMPLETE``), or None when all passed. BOOLEAN_ONLY costs
+        about 2.5x less per expectation than COMPLETE, and a valid delivery fails none."""
+        res = batch.validate(self.suites[domain], result_format="BOOLEAN_ONLY")
+        failing = [r.expectation_config.to_json_dict() for r in res.results if not r.success]
+        if not failing:
+            return None
+        for e in failing:
+            e.pop("id", None)
+        return self.gx.ExpectationSuite(name=f"{domain}-failing", expectations=failing)
 
 
 def _exception_message(info) -> str | None:
