@@ -120,15 +120,33 @@ def ts(value: str | None):
     return dt.datetime.strptime(value.rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
 
 
+def held_run_ids(warehouse: Path) -> set[str]:
+    """The runs a warehouse's audit already holds (none if there is no warehouse yet)."""
+    if not warehouse.exists():
+        return set()
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error:
+        return set()               # unreadable here: the caller only reads more run records
+    try:
+        return {r[0] for r in con.execute("SELECT RUN_ID FROM audit.runs").fetchall()}
+    except duckdb.Error:
+        return set()
+    finally:
+        con.close()
+
+
 def write_audit(con: duckdb.DuckDBPyConnection, old_file: Path, runs: Path, record: dict,
-                loaded_at) -> None:
-    """Everything ``audit`` holds in the new file, for this run (``record``, outcome 'loaded')."""
+                loaded_at, records: dict | None = None) -> None:
+    """Everything ``audit`` holds in the new file, for this run (``record``, outcome 'loaded').
+    ``records``: run records this load has read already (run id -> record), not read again."""
+    records = records or {}
     run_id = record["run_id"]
     this_run = dict(record, outcome="loaded", finished_at=runlog.iso(runlog.utcnow()))
     # The previous warehouse's history is copied whole; only runs it does not hold yet are
     # read from the run log (never the whole history again at each load).
     known = copy_audit(con, old_file) if old_file.exists() else set()
-    new_runs = [runlog.read_record(runs / r) for r in runlog.run_ids(runs)
+    new_runs = [records.get(r) or runlog.read_record(runs / r) for r in runlog.run_ids(runs)
                 if r not in known and r != run_id]
     fill_audit(con, runs, new_runs + [this_run])
     if old_file.exists():

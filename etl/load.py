@@ -43,7 +43,7 @@ import warehouse as wh_paths
 from etl import report as run_report
 from etl import runlog
 from etl.archive import archive_exports, remove_archive
-from etl.audit import ts, write_audit
+from etl.audit import held_run_ids, ts, write_audit
 from etl.model import Export, Problem, Progress, ValidationResult, say
 from etl.pause import PAUSE_ENV, PAUSE_STAGES, RESUME_ENV, pause  # noqa: F401 (re-exported)
 from etl.sdtm_write import sdtm_empty_frame, write_sdtm  # noqa: F401 (re-exported)
@@ -90,10 +90,27 @@ def _build_adam_function():
 # --- validation --------------------------------------------------------------------------------
 
 
-def _validate(sources: list[Path], workdir: Path, progress: Progress) -> ValidationResult:
-    from etl.validate import validate_exports  # GX costs ~2 s to import: only when validating
+def _validate(sources: list[Path], workdir: Path, progress: Progress, record: dict,
+              runs: Path, records: dict | None) -> ValidationResult:
+    """Validate, recording the fingerprint the result depends on (``etl.validate.fingerprint``).
+    A load reuses the GX result of a recorded successful ``validate`` of the same CSV bytes under
+    the same fingerprint (run each suite once per delivery), and says so in ``record["validation"]``
+    (run.json and the report); anything else validates again."""
+    from etl.validate import fingerprint, reusable_run, validate_exports
 
-    return validate_exports(sources, workdir, progress=progress)
+    current = fingerprint()
+    record["fingerprint"] = current
+    reuse = None
+    if records is not None:        # a load: the runs its warehouse holds are older than its last load
+        held = held_run_ids(Path(record["warehouse"]))
+
+        def reuse(files):
+            return reusable_run(runs, current, files, skip=held, records=records)
+    result = validate_exports(sources, workdir, progress=progress, reuse=reuse)
+    record["validation"] = (f"Great Expectations suites reused from run {result.reused_from} "
+                            "(same file SHA-256s, suite SHA-256s and version)"
+                            if result.reused_from else "validated")
+    return result
 
 
 def _finish(runs: Path, record: dict, outcome: str, problems: list[Problem],
@@ -145,12 +162,13 @@ def validate_only(sources: list[Path], warehouse: Path, progress: Progress = Non
 
 
 def _validate_recorded(sources: list[Path], work: Path, record: dict, runs: Path,
-                       progress: Progress) -> ValidationResult | None:
+                       progress: Progress, records: dict | None = None) -> ValidationResult | None:
     """Validate, timing it and putting the exports in the run's record. An error inside the
-    validator ends the run as 'failed' (recorded) and returns None."""
+    validator ends the run as 'failed' (recorded) and returns None. ``records`` (a load's): a
+    recorded validation may be reused, and the run records read to find it are kept there."""
     t0 = time.monotonic()
     try:
-        result = _validate(sources, work, progress)
+        result = _validate(sources, work, progress, record, runs, records)
     except Exception as exc:
         _timed(record, "validate", t0)
         _finish(runs, record, "failed", [], _error_text(exc))
@@ -165,7 +183,8 @@ def _error_text(exc: BaseException) -> str:
 
 
 def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], record: dict,
-                    archive_paths: dict[str, Path], progress: Progress = None) -> None:
+                    archive_paths: dict[str, Path], progress: Progress = None,
+                    records: dict | None = None) -> None:
     """Build a complete warehouse in ``new_file``: the old one's other sites plus these exports,
     with ``adam`` and ``audit`` rebuilt. ``record`` is this run's record (outcome 'loaded')."""
     run_id = record["run_id"]
@@ -187,7 +206,7 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
 
         t0 = time.monotonic()
         say(progress, "recording the run history and this load's snapshot in audit...")
-        write_audit(con, old_file, wh_paths.runs_dir(old_file), record, loaded_at)
+        write_audit(con, old_file, wh_paths.runs_dir(old_file), record, loaded_at, records)
         con.execute("CHECKPOINT")
         _timed(record, "audit", t0)
     finally:
@@ -210,8 +229,9 @@ def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None
     run_id = record["run_id"]
     t_start = time.monotonic()
 
+    records: dict[str, dict] = {}   # run records read (finding a reusable validation), for audit
     with tempfile.TemporaryDirectory(prefix="trialdash-load-") as work:
-        result = _validate_recorded(sources, Path(work), record, runs, progress)
+        result = _validate_recorded(sources, Path(work), record, runs, progress, records)
         if result is None:
             return _result(record, runs, [])
         if not result.ok:
@@ -231,7 +251,7 @@ def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None
                 archive_paths = archive_exports(warehouse, run_id, result.exports)
                 _timed(record, "archive", t0)
                 build_warehouse(new_file, warehouse, result.exports, record, archive_paths,
-                                progress)
+                                progress, records)
                 record["timings"]["total"] = round(time.monotonic() - t_start, 3)
                 _finish(runs, record, "loaded", [], pending=True)
                 pause("before_replace")

@@ -70,6 +70,7 @@ class Export:
 class ValidationResult:
     exports: list[Export]
     problems: list[Problem]
+    reused_from: str | None = None   # the run whose recorded GX result was reused (etl.validate)
 
     @property
     def ok(self) -> bool:
