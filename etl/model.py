@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -69,7 +70,16 @@ class Export:
 class ValidationResult:
     exports: list[Export]
     problems: list[Problem]
+    reused_from: str | None = None   # the run whose recorded GX result was reused (etl.validate)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+Progress = Callable[[str], None] | None   # a run's progress line printer (the CLI's stderr)
+
+
+def say(progress: Progress, message: str) -> None:
+    if progress is not None:
+        progress(message)

@@ -63,6 +63,8 @@ def render(record: dict) -> str:
                [[record.get("started_at"), record.get("finished_at"), record.get("user"),
                  record.get("host"), " ".join(record.get("argv") or [])]]),
     ]
+    if record.get("validation"):
+        parts.append(f"<p>Validation: {_e(record['validation'])}</p>")
     if record.get("error"):
         parts.append(f"<h2>Error</h2><pre>{_e(record['error'])}</pre>")
 

@@ -8,7 +8,7 @@ a temporary name and renamed into place. Owner-only: folders 0700, files 0600.
 
 An accepted load writes its record first as ``.pending-<run_id>`` (outcome ``loaded``) and renames
 it into place after the warehouse swap. A load killed in between leaves the pending folder; the
-next load settles it (``etl.load.recover``): ``loaded`` if the warehouse holds that run, else
+next load settles it (``etl.swap.recover``): ``loaded`` if the warehouse holds that run, else
 ``failed``.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@ and the next load succeeds; a reader in another process works throughout a load 
 old data, then the new, never an error or a mix.
 
 Real processes (``python -m etl load``), real SIGKILL. The loader stops at a named stage when
-TRIALDASH_TEST_PAUSE_AT names it (etl.load), so the kill lands at a known point without timing
+TRIALDASH_TEST_PAUSE_AT names it (etl.pause), so the kill lands at a known point without timing
 guesses.
 """
 from __future__ import annotations
