@@ -15,6 +15,9 @@ partial date by its earliest possible day) on or before the previous delivery's 
 altered data that had already been delivered as complete. An added record is never retroactive
 (a late entry is ordinary; the validator judges its dates).
 
+A SLEDAI-2K item change brings its assessment's total with it (the total must be the items' sum):
+the total's change is then shown as the item change's ``CONTEXT``, not as a change of its own.
+
 No Streamlit, no file system: ``etl.deliveries`` reads the frames and stores the result in
 ``audit.changes``.
 """
@@ -25,16 +28,17 @@ from typing import Mapping
 
 import polars as pl
 
-from etl.contract import DOMAINS, NATURAL_KEYS, RECORD_DATE, SEQ_COLUMN
+from etl.contract import DOMAINS, NATURAL_KEYS, RECORD_DATE, SEQ_COLUMN, SLEDAI_ITEMS, SLEDAI_TOTAL
 from etl.dates import earliest_day
 
 CHANGE_SCHEMA = {
     "DOMAIN": pl.String, "USUBJID": pl.String, "RECORD_KEY": pl.String, "VISIT": pl.String,
     "RECORD_DATE": pl.String, "CHANGE": pl.String, "COLUMN_NAME": pl.String,
-    "OLD_VALUE": pl.String, "NEW_VALUE": pl.String, "RETROFL": pl.String,
+    "OLD_VALUE": pl.String, "NEW_VALUE": pl.String, "RETROFL": pl.String, "CONTEXT": pl.String,
 }
 _OCC = "__occurrence"
 _OLD = "__old"
+_KEY = "__key_"
 
 
 def empty_changes() -> pl.DataFrame:
@@ -90,7 +94,8 @@ def domain_changes(domain: str, previous: pl.DataFrame | None, new: pl.DataFrame
             pl.lit(change).alias("CHANGE"), column.alias("COLUMN_NAME"),
             old_v.cast(pl.String).alias("OLD_VALUE"), new_v.cast(pl.String).alias("NEW_VALUE"),
             pl.when(pl.col("__retro") & pl.lit(retro_ok)).then(pl.lit("Y")).otherwise(pl.lit("N"))
-            .alias("RETROFL"))
+            .alias("RETROFL"), pl.lit(None, dtype=pl.String).alias("CONTEXT"),
+            *(pl.col(k).alias(_KEY + k) for k in keys))
 
     none = pl.lit(None, dtype=pl.String)
     out = [rows(base.filter(in_new & ~in_old), "added", none, none, none, False),
@@ -100,7 +105,35 @@ def domain_changes(domain: str, previous: pl.DataFrame | None, new: pl.DataFrame
         differs = matched.filter(pl.col(c).ne_missing(pl.col(c + _OLD)))
         if differs.height:
             out.append(rows(differs, "changed", pl.lit(c), pl.col(c + _OLD), pl.col(c), True))
-    return pl.concat(out).sort("USUBJID", "RECORD_KEY", "CHANGE", "COLUMN_NAME", nulls_last=True)
+    changes = pl.concat(out)
+    if domain == "qs":
+        changes = _fold_sledai_totals(changes)
+    return (changes.drop([c for c in changes.columns if c.startswith(_KEY)])
+            .sort("USUBJID", "RECORD_KEY", "CHANGE", "COLUMN_NAME", nulls_last=True))
+
+
+def _fold_sledai_totals(changes: pl.DataFrame) -> pl.DataFrame:
+    """A SLEDAI-2K item cannot change without its assessment's total (R-SLEDAI: the total is the
+    sum of the items, or the export is refused). So the total's change is not listed as a change
+    of its own where an item of the same subject and date changed; each such item change carries
+    it as CONTEXT ("SLEDAI-2K total (SLEDAITS) 10 -> 12")."""
+    code, date = _KEY + "QSTESTCD", _KEY + "QSDTC"
+    items = changes.filter(pl.col(code).is_in(list(SLEDAI_ITEMS)))
+    touched = items.select("USUBJID", date).unique()
+    total = pl.col(code) == SLEDAI_TOTAL
+    totals = (changes.filter(total & (pl.col("CHANGE") == "changed")
+                             & (pl.col("COLUMN_NAME") == "QSSTRESN"))
+              .select("USUBJID", date, (pl.lit(f"SLEDAI-2K total ({SLEDAI_TOTAL}) ")
+                                        + pl.col("OLD_VALUE").fill_null("") + pl.lit(" -> ")
+                                        + pl.col("NEW_VALUE").fill_null("")).alias("__context")))
+    folded = changes.join(touched.with_columns(pl.lit(True).alias("__touched")),
+                          on=["USUBJID", date], how="left", nulls_equal=True)
+    folded = folded.filter(~(total & (pl.col("CHANGE") == "changed")
+                             & pl.col("__touched").fill_null(False)))
+    folded = folded.join(totals, on=["USUBJID", date], how="left", nulls_equal=True)
+    return folded.with_columns(
+        pl.when(pl.col(code).is_in(list(SLEDAI_ITEMS))).then(pl.col("__context"))
+        .otherwise(pl.col("CONTEXT")).alias("CONTEXT")).drop("__touched", "__context")
 
 
 def delivery_changes(previous: Mapping[str, pl.DataFrame], new: Mapping[str, pl.DataFrame],

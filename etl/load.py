@@ -52,6 +52,7 @@ import warehouse as wh_paths
 from etl import report as run_report
 from etl import runlog
 from etl.contract import COLUMNS, DOMAINS
+from etl.deliveries import record_deliveries
 from etl.model import Export, Problem, ValidationResult
 from etl.sdtm import to_sdtm
 
@@ -565,6 +566,7 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         if old_file.exists():
             _carry_snapshots(con, old_file)
         _take_snapshot(con, run_id, loaded_at)
+        record_deliveries(con, old_file, exports, record, loaded_at, progress)  # issue 13
         con.execute("INSERT INTO audit.refresh VALUES (?, ?, ?)", [run_id, loaded_at, SCHEMA_VERSION])
         con.execute("CHECKPOINT")
         _timed(record, "audit", t0)

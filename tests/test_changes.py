@@ -112,3 +112,30 @@ def test_a_domain_dropped_from_the_delivery_removes_its_rows():
     prev = {"ae": ae(("S1", "1", "Nausea", "2026-10-01", "1"), ("S1", "2", "Rash", "2026-11-05", "1"))}
     got = delivery_changes(prev, {}, CUT)
     assert got.select("CHANGE", "RETROFL").rows() == [("removed", "Y"), ("removed", "N")]
+
+
+def test_sledai_item_change_carries_its_total_as_context_instead_of_a_second_change():
+    # 2026-10-01: RASH 0 -> 2 and the total SLEDAITS 4 -> 6 (4 + 2): one change, the total as its
+    # context. 2026-10-29: only the total changed (8 -> 9, no item did): listed as itself.
+    # PGA changes on 2026-10-01 too: a questionnaire change of its own, without SLEDAI context.
+    cols = ("USUBJID", "QSSEQ", "QSCAT", "QSTESTCD", "QSORRES", "QSSTRESN", "VISIT", "QSDTC")
+    s = {c: pl.String for c in cols}
+    prev = pl.DataFrame([("S1", "1", "SLEDAI-2K", "RASH", "ABSENT", "0", "WEEK 4", "2026-10-01"),
+                         ("S1", "2", "SLEDAI-2K", "SLEDAITS", "4", "4", "WEEK 4", "2026-10-01"),
+                         ("S1", "3", "PHYSICIAN GLOBAL ASSESSMENT", "PGA", "1.0", "1.0", "WEEK 4", "2026-10-01"),
+                         ("S1", "4", "SLEDAI-2K", "SLEDAITS", "8", "8", "WEEK 8", "2026-10-29")],
+                        schema=s, orient="row")
+    new = pl.DataFrame([("S1", "1", "SLEDAI-2K", "RASH", "PRESENT", "2", "WEEK 4", "2026-10-01"),
+                        ("S1", "2", "SLEDAI-2K", "SLEDAITS", "6", "6", "WEEK 4", "2026-10-01"),
+                        ("S1", "3", "PHYSICIAN GLOBAL ASSESSMENT", "PGA", "1.5", "1.5", "WEEK 4", "2026-10-01"),
+                        ("S1", "4", "SLEDAI-2K", "SLEDAITS", "9", "9", "WEEK 8", "2026-10-29")],
+                       schema=s, orient="row")
+    got = domain_changes("qs", prev, new, CUT)
+    assert sorted(got.select("RECORD_KEY", "COLUMN_NAME", "OLD_VALUE", "NEW_VALUE", "CONTEXT").rows()) == [
+        ("QSTESTCD=PGA; QSDTC=2026-10-01", "QSORRES", "1.0", "1.5", None),
+        ("QSTESTCD=PGA; QSDTC=2026-10-01", "QSSTRESN", "1.0", "1.5", None),
+        ("QSTESTCD=RASH; QSDTC=2026-10-01", "QSORRES", "ABSENT", "PRESENT", "SLEDAI-2K total (SLEDAITS) 4 -> 6"),
+        ("QSTESTCD=RASH; QSDTC=2026-10-01", "QSSTRESN", "0", "2", "SLEDAI-2K total (SLEDAITS) 4 -> 6"),
+        ("QSTESTCD=SLEDAITS; QSDTC=2026-10-29", "QSORRES", "8", "9", None),
+        ("QSTESTCD=SLEDAITS; QSDTC=2026-10-29", "QSSTRESN", "8", "9", None),
+    ]
