@@ -147,7 +147,9 @@ def delivery_panels() -> None:
         return
     labels = {r["RUN_ID"] + "|" + r["SITEID"]: f"site {r['SITEID']}, data cut {r['DATACUT']}, "
               f"loaded {r['LOADED_AT']} (run {r['RUN_ID']})" for r in dels.iter_rows(named=True)}
-    key = st.selectbox("Delivery", list(labels), format_func=labels.__getitem__, key="dl_delivery")
+    # keyed by the newest delivery, so that a new load shows its own changes first
+    key = st.selectbox("Delivery", list(labels), format_func=labels.__getitem__,
+                       key=f"dl_delivery_{next(iter(labels))}")
     chosen = dels.filter(pl.col("RUN_ID") + "|" + pl.col("SITEID") == key).row(0, named=True)
     if chosen["COMPARED"] != "Y":
         st.text(f"Site {chosen['SITEID']}: first delivery (or its previous one is not archived): "
@@ -156,7 +158,7 @@ def delivery_panels() -> None:
     changes = queries.delivery_changes(run_id=chosen["RUN_ID"]).filter(
         pl.col("SITEID") == chosen["SITEID"])
     subjects = ["All subjects"] + sorted(changes["USUBJID"].unique().drop_nulls().to_list())
-    subject = st.selectbox("Subject", subjects, key="dl_subject")
+    subject = st.selectbox("Subject", subjects, key=f"dl_subject_{key}")
     if subject != "All subjects":
         changes = changes.filter(pl.col("USUBJID") == subject)
     st.text(f"{changes.height} change row(s) against delivery {chosen['PREV_RUN_ID']} "
