@@ -125,6 +125,8 @@ with st.sidebar:
     st.text(f"Signed in as {st.session_state['user']} ({role})")
     st.button("Sign out", on_click=sign_out)
 common.site_filter()
+for warning in common.delivery_banner():   # issue 13: a site whose newest delivery is refused
+    st.warning(warning, icon=":material/report:")
 
 pages = [st.Page(common.PAGES[k][0], title=common.PAGES[k][1], icon=common.PAGES[k][2],
                  url_path=k, default=(k == common.HOME[role]))

@@ -211,3 +211,25 @@ CRITERIA: dict[str, str] = {
     "EX12": "Within 30 days of a live vaccine",
     "EX13": "Judged unsuitable for participation",
 }
+
+# What a new delivery changed (issue 13; etl/changes.py): each domain's natural key,
+# the columns that identify one record across a site's deliveries (the --SEQ numbers are the
+# site's row numbers and may be renumbered, so they are neither key nor compared), and the date
+# column that says when the record happened: a record dated on or before the previous delivery's
+# data cut that was changed or removed is a retroactive change (a data-integrity warning). The AE
+# key is the one the new-AE flags match on (USUBJID + AEDECOD + AESTDTC, queries.ae_changes).
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "dm": ("USUBJID",),
+    "ds": ("USUBJID", "DSCAT", "DSDECOD"),
+    "ie": ("USUBJID", "IETESTCD"),
+    "ex": ("USUBJID", "EXTRT", "EXSTDTC"),
+    "cm": ("USUBJID", "CMDECOD", "CMSTDTC"),
+    "vs": ("USUBJID", "VSTESTCD", "VSDTC"),
+    "lb": ("USUBJID", "LBTESTCD", "LBDTC"),
+    "qs": ("USUBJID", "QSTESTCD", "QSDTC"),
+    "ae": ("USUBJID", "AEDECOD", "AESTDTC"),
+}
+RECORD_DATE: dict[str, str] = {
+    "dm": "RFICDTC", "ds": "DSSTDTC", "ie": "IEDTC", "ex": "EXSTDTC", "cm": "CMSTDTC",
+    "vs": "VSDTC", "lb": "LBDTC", "qs": "QSDTC", "ae": "AESTDTC",
+}

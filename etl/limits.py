@@ -40,3 +40,7 @@ def describe() -> str:
                                   "rule, then their count"),
     ]
     return "\n".join(f"  {name.ljust(22)} {text}" for name, text in rows)
+
+# The dashboard's upload (intake.py, issue 13): what one upload of one export may weigh, its files
+# together as uploaded (a zip compressed; MAX_EXPORT_BYTES still bounds what it expands to).
+MAX_UPLOAD_BYTES = 200_000_000

@@ -49,6 +49,7 @@ from etl.pause import PAUSE_ENV, PAUSE_STAGES, RESUME_ENV, pause  # noqa: F401 (
 from etl.sdtm_write import sdtm_empty_frame, write_sdtm  # noqa: F401 (re-exported)
 from etl.swap import (lock_path, owner_only, recover, remove_db_file, replace,  # noqa: F401
                       tmp_path, warehouse_lock)
+from etl.deliveries import record_deliveries
 
 
 SCHEMA_SQL = wh_paths.PROJECT_ROOT / "warehouse" / "schema.sql"
@@ -207,6 +208,7 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         t0 = time.monotonic()
         say(progress, "recording the run history and this load's snapshot in audit...")
         write_audit(con, old_file, wh_paths.runs_dir(old_file), record, loaded_at, records)
+        record_deliveries(con, old_file, exports, record, loaded_at, progress)  # issue 13
         con.execute("CHECKPOINT")
         _timed(record, "audit", t0)
     finally:

@@ -30,6 +30,7 @@ RUN_FILE = "run.json"
 REPORT_FILE = "report.html"
 PENDING_PREFIX = ".pending-"
 TMP_PREFIX = ".tmp-"
+RUN_USER_ENV = "TRIALDASH_RUN_USER"   # the app user who started the run (issue 13)
 
 
 def utcnow() -> dt.datetime:
@@ -79,9 +80,12 @@ def exports_record(result: ValidationResult | None) -> list[dict]:
 def new_record(run_id: str, command: str, argv: list[str] | None = None) -> dict:
     """A run record with the who/when/where filled in; the caller adds outcome and results."""
     try:
-        user = getpass.getuser()
+        os_user = getpass.getuser()
     except Exception:  # no login name (e.g. a container without a passwd entry)
-        user = str(os.getuid())
+        os_user = str(os.getuid())
+    # A run the dashboard started (intake.py) is the signed-in user's: RUN_USER_ENV names them;
+    # the account that ran the process is kept beside it (os_user).
+    user = os.environ.get(RUN_USER_ENV) or os_user
     return {
         "run_id": run_id,
         "command": command,
@@ -90,6 +94,7 @@ def new_record(run_id: str, command: str, argv: list[str] | None = None) -> dict
         "finished_at": None,
         "user": user,
         "host": socket.gethostname(),
+        "os_user": os_user,
         "outcome": None,
         "error": None,
         "exports": [],

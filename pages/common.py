@@ -269,3 +269,12 @@ def linked_table(df: pl.DataFrame, name: str, key: str | None = None) -> None:
 
 
 TARGET = TARGET_ENROLLED
+
+
+def delivery_banner() -> list[str]:
+    """The header lines of every page (app.py) for the sites whose newest delivery was refused
+    (queries.delivery_warnings: site and data cuts only); none when the run log cannot be read."""
+    try:
+        return queries.delivery_warnings()
+    except Exception:   # the banner never stops a page
+        return []

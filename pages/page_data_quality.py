@@ -3,12 +3,15 @@ record, refused runs included), the latest refused run's problems, SLEDAI-2K con
 (R-SLEDAI), protocol flags (R-PROTOCOL), the access log."""
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 from pages.common import download, page_setup, table
+from pages.deliveries import delivery_panels, intake_panel
 from warehouse import queries
 
 sites = page_setup("data_quality", need_warehouse=False)
+intake_panel()
 
 st.subheader("Validation and load runs")
 runs = queries.run_history()
@@ -19,6 +22,7 @@ if runs.height:
     st.text(f"Latest run {last['run_id']} ({last['command']}) by {last['user']} on {last['host']}, "
             f"started {last['started_at']}: {last['outcome']} ({last['problems']} problems).")
 table(runs, "run_history")
+delivery_panels()
 
 run, problems = queries.latest_refused_run()
 st.subheader("Problems of the latest refused run")
@@ -27,6 +31,11 @@ if run is None:
 else:
     st.text(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
             f"HTML report: {run['_report']}")
+    refusal = queries.refused_deliveries().filter(pl.col("run_id") == run.get("run_id"))
+    for r in refusal.iter_rows(named=True):
+        st.text(f"Site {r['site']}: " + (f"resolved by the accepted load {r['resolved_by']} "
+                                          f"({r['resolved_at']})" if r["status"] == "resolved"
+                                          else "open: no later accepted load of this site"))
     st.code("\n".join(problems["message"].head(50).fill_null("").to_list())
             + (f"\n... and {problems.height - 50} more (download the table)" if problems.height > 50 else ""),
             language=None)

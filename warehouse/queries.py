@@ -888,3 +888,169 @@ def default_reference(refs: list[dict]) -> dict | None:
     exists, else the accepted load before the current one; None when there is neither (a
     warehouse loaded once: nothing to compare with)."""
     return next((r for r in refs if r["kind"] == "packet"), None) or (refs[0] if refs else None)
+
+
+# ---- deliveries: which one is live, which were refused, what each changed (issue 13) ----------
+# Accepted deliveries and their changes are in the warehouse (audit.deliveries, audit.changes,
+# written by etl/deliveries.py); refused ones only in the run log. Times are shown in the trial's
+# zone (warehouse/times.py), labelled with it.
+
+def _audit_q(sql: str, schema: dict, **params) -> pl.DataFrame:
+    """A read of an audit table that a warehouse built before issue 13 lacks: empty, not an error."""
+    if not warehouse_exists():
+        return pl.DataFrame(schema=schema)
+    try:
+        return _q(sql, **params)
+    except duckdb.CatalogException:
+        return pl.DataFrame(schema=schema)
+
+
+def _site_refusals(records: list[dict]) -> list[dict]:
+    """Every site export a run refused, oldest first, from run records (any order): site, data
+    cut, run, when, by whom, its problems, and the later accepted load of that site that resolved
+    it (None while open). An export counts as refused when a problem names it; a refused run's
+    export without a site (unreadable) is kept with site None."""
+    ordered = sorted(records, key=lambda r: str(r.get("run_id") or ""))
+    out = []
+    for i, r in enumerate(ordered):
+        if r.get("outcome") != "refused":
+            continue
+        bad = {p.get("export") for p in r.get("problems") or []}
+        for e in r.get("exports") or []:
+            if Path(str(e.get("source") or "")).name not in bad:
+                continue
+            site = e.get("siteid")
+            later = next((x for x in ordered[i + 1:] if x.get("outcome") == "loaded" and site
+                          and site in {y.get("siteid") for y in x.get("exports") or []}), None)
+            out.append({"site": site, "data_cut": e.get("data_cut"), "run_id": r.get("run_id"),
+                        "command": r.get("command"), "started_at": r.get("started_at"),
+                        "user": r.get("user"), "host": r.get("host"),
+                        "problems": sum(1 for p in r.get("problems") or []
+                                        if p.get("export") == Path(str(e.get("source"))).name),
+                        "resolved_by": later.get("run_id") if later else None,
+                        "resolved_at": later.get("started_at") if later else None})
+    return out
+
+
+def _all_runs() -> list[dict]:
+    folder = runs_dir(warehouse_path())
+    return _read_run_log(str(folder), _run_log_version(folder))
+
+
+@readable_by(*access.DATA_QUALITY)
+def refused_deliveries() -> pl.DataFrame:
+    """Every refused site export, newest first, with its status: 'open', or 'resolved' by the
+    later accepted load of that site (run id and time)."""
+    from warehouse.times import local_time
+
+    rows = [{"site": r["site"], "data_cut": r["data_cut"], "run_id": r["run_id"],
+             "command": r["command"], "refused_at": local_time(r["started_at"]), "user": r["user"],
+             "host": r["host"], "problems": r["problems"],
+             "status": "resolved" if r["resolved_by"] else "open",
+             "resolved_by": r["resolved_by"], "resolved_at": local_time(r["resolved_at"]) or None}
+            for r in reversed(_site_refusals(_all_runs()))]
+    schema = {"site": pl.String, "data_cut": pl.String, "run_id": pl.String, "command": pl.String,
+              "refused_at": pl.String, "user": pl.String, "host": pl.String, "problems": pl.Int64,
+              "status": pl.String, "resolved_by": pl.String, "resolved_at": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _open_refusals() -> dict[str, dict]:
+    """Each site's newest refused export not resolved by a later accepted load."""
+    open_: dict[str, dict] = {}
+    for r in _site_refusals(_all_runs()):
+        if r["site"] and not r["resolved_by"]:
+            open_[r["site"]] = r
+    return open_
+
+
+def _live_deliveries() -> pl.DataFrame:
+    schema = {"SITEID": pl.String, "DATACUT": pl.Date, "RUN_ID": pl.String,
+              "LOADED_AT": pl.Datetime("us"), "LOADED_BY": pl.String, "HOSTNAME": pl.String}
+    if not warehouse_exists():
+        return pl.DataFrame(schema=schema)
+    return _q("SELECT e.SITEID, e.DATACUT, e.RUN_ID, e.LOADED_AT, r.USERNAME AS LOADED_BY, "
+              "r.HOSTNAME FROM sdtm.exports e LEFT JOIN audit.runs r ON r.RUN_ID = e.RUN_ID "
+              "ORDER BY e.SITEID")
+
+
+@readable_by(*access.DATA_QUALITY)
+def delivery_status() -> pl.DataFrame:
+    """One row per site: the live delivery (data cut, run, loaded at in the trial's zone, loaded
+    by, host) and the newest refused delivery not yet replaced, if any (its data cut and run)."""
+    from warehouse.times import local_time
+
+    live = {r["SITEID"]: r for r in _live_deliveries().iter_rows(named=True)}
+    refused = _open_refusals()
+    rows = []
+    for site in sorted(set(live) | set(refused)):
+        lv, rf = live.get(site, {}), refused.get(site, {})
+        rows.append({"site": site,
+                     "live_data_cut": lv["DATACUT"].isoformat() if lv.get("DATACUT") else None,
+                     "live_run_id": lv.get("RUN_ID"), "loaded_at": local_time(lv.get("LOADED_AT")) or None,
+                     "loaded_by": lv.get("LOADED_BY"), "host": lv.get("HOSTNAME"),
+                     "refused_data_cut": rf.get("data_cut"), "refused_run_id": rf.get("run_id"),
+                     "refused_at": local_time(rf.get("started_at")) or None})
+    schema = {c: pl.String for c in ("site", "live_data_cut", "live_run_id", "loaded_at",
+                                     "loaded_by", "host", "refused_data_cut", "refused_run_id",
+                                     "refused_at")}
+    return pl.DataFrame(rows, schema=schema)
+
+
+@readable_by(*access.EVERY_ROLE)
+def delivery_warnings() -> list[str]:
+    """The header's line per site whose newest delivery is refused (site and data cuts only, so
+    every role may read it): "site 02: delivery with data cut 2026-12-01 refused; showing
+    2026-11-01"."""
+    import re
+
+    live = {r["SITEID"]: r["DATACUT"] for r in _live_deliveries().iter_rows(named=True)}
+    out = []
+    for site, r in sorted(_open_refusals().items()):
+        # A refused export's site and cut are the site's text: only a plain id and an ISO date
+        # reach the banner (it is drawn as Markdown).
+        site = site if re.fullmatch(r"[0-9A-Za-z]{1,10}", site) else "?"
+        cut = r.get("data_cut") or ""
+        cut = cut if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cut) else "unknown"
+        shown = live.get(site)
+        out.append(f"site {site}: delivery with data cut {cut} refused; "
+                   + (f"showing {shown.isoformat()}" if shown else "no delivery of this site is loaded"))
+    return out
+
+
+DELIVERY_SCHEMA = {"RUN_ID": pl.String, "SITEID": pl.String, "DATACUT": pl.Date,
+                   "LOADED_AT": pl.String, "LOADED_BY": pl.String, "HOSTNAME": pl.String,
+                   "PREV_RUN_ID": pl.String, "PREV_DATACUT": pl.Date, "COMPARED": pl.String,
+                   "N_ADDED": pl.Int32, "N_REMOVED": pl.Int32, "N_CHANGED": pl.Int32,
+                   "N_RETRO": pl.Int32}
+
+
+@readable_by(*access.DATA_QUALITY)
+def deliveries() -> pl.DataFrame:
+    """Every accepted delivery, newest first, with what it changed against the site's previous
+    one (COMPARED 'N': the site's first delivery, nothing to compare); LOADED_AT in the trial's
+    zone."""
+    from warehouse.times import local_time
+
+    df = _audit_q("SELECT * FROM audit.deliveries ORDER BY LOADED_AT DESC, SITEID",
+                  {**DELIVERY_SCHEMA, "LOADED_AT": pl.Datetime("us")})
+    return df.with_columns(pl.col("LOADED_AT").map_elements(local_time, return_dtype=pl.String))
+
+
+CHANGES_SCHEMA = {c: pl.String for c in ("RUN_ID", "SITEID", "PREV_RUN_ID", "DOMAIN", "USUBJID",
+                                         "RECORD_KEY", "VISIT", "RECORD_DATE", "CHANGE",
+                                         "COLUMN_NAME", "OLD_VALUE", "NEW_VALUE", "RETROFL",
+                                         "CONTEXT")}
+
+
+@readable_by(*access.DATA_QUALITY)
+def delivery_changes(run_id: str | None = None, usubjid: str | None = None,
+                     retro_only: bool = False) -> pl.DataFrame:
+    """The changes of accepted deliveries (audit.changes), of one load (``run_id``) and/or one
+    subject; ``retro_only``: only the retroactive ones (the data-integrity warnings)."""
+    return _audit_q(
+        "SELECT RUN_ID, SITEID, PREV_RUN_ID, DOMAIN, USUBJID, RECORD_KEY, VISIT, RECORD_DATE, "
+        "CHANGE, COLUMN_NAME, OLD_VALUE, NEW_VALUE, RETROFL, CONTEXT FROM audit.changes "
+        "WHERE ($run IS NULL OR RUN_ID = $run) AND ($u IS NULL OR USUBJID = $u) "
+        "AND (NOT $retro OR RETROFL = 'Y') ORDER BY RUN_ID DESC, SITEID, DOMAIN, USUBJID, "
+        "RECORD_KEY, CHANGE, COLUMN_NAME", CHANGES_SCHEMA, run=run_id, u=usubjid, retro=retro_only)

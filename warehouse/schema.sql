@@ -255,3 +255,30 @@ CREATE TABLE IF NOT EXISTS audit.ae_snapshots (
     AETERM VARCHAR, AEDECOD VARCHAR, AEBODSYS VARCHAR, AESTDTC VARCHAR, ASTDT DATE,
     AETOXGR INTEGER, AESER VARCHAR, AEOUT VARCHAR, TRTEMFL VARCHAR, AESIFL VARCHAR
 );
+
+-- What each delivery was and changed (issue 13, etl/deliveries.py, etl/changes.py): written by
+-- each accepted load into the file it swaps in and copied forward by every later load, as the
+-- snapshots above. Refused deliveries never reach the warehouse: they are in the run log.
+-- One row per accepted site export.
+CREATE TABLE IF NOT EXISTS audit.deliveries (
+    RUN_ID VARCHAR NOT NULL,        -- the accepted load
+    SITEID VARCHAR NOT NULL,
+    DATACUT DATE,
+    LOADED_AT TIMESTAMP,            -- UTC
+    LOADED_BY VARCHAR,              -- the run's user (the app user when the app started it)
+    HOSTNAME VARCHAR,
+    PREV_RUN_ID VARCHAR,            -- the site's previous accepted delivery (null: its first)
+    PREV_DATACUT DATE,
+    COMPARED VARCHAR,               -- 'Y' compared with PREV_RUN_ID's export; 'N' nothing to compare
+    N_ADDED INTEGER, N_REMOVED INTEGER,  -- records
+    N_CHANGED INTEGER, N_RETRO INTEGER   -- changed values (one per column), retroactive rows
+);
+-- One row per added or removed record, or per changed column of a record (etl/changes.py).
+CREATE TABLE IF NOT EXISTS audit.changes (
+    RUN_ID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL, PREV_RUN_ID VARCHAR,
+    DOMAIN VARCHAR, USUBJID VARCHAR, RECORD_KEY VARCHAR, VISIT VARCHAR, RECORD_DATE VARCHAR,
+    CHANGE VARCHAR,                 -- 'added', 'removed', 'changed'
+    COLUMN_NAME VARCHAR, OLD_VALUE VARCHAR, NEW_VALUE VARCHAR,
+    RETROFL VARCHAR,                -- 'Y': changed or removed, dated on or before PREV_DATACUT
+    CONTEXT VARCHAR                 -- e.g. a SLEDAI-2K item change: its total, old -> new
+);
