@@ -198,11 +198,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "NXTWINLO": ("Window opens", "First day of the next visit's window"),
     "NXTWINHI": ("Window closes", "Last day of the next visit's window"),
     "OVRDVIS": ("Overdue visits", "Visits not done whose window closed before the data cut"),
-    "L12STAT": ("LLDAS week 12", "Responder / not met / missing / not yet due (R-ENDPOINT)"),
-    "L12TEXT": ("LLDAS week 12: why", "The failing or missing criteria, or the date it becomes due"),
+    "L12STAT": ("LLDAS week 12 status", "Responder / not met / missing / not yet due (R-ENDPOINT)"),
+    "L12TEXT": ("LLDAS week 12", "The failing or missing criteria, or the date it becomes due"),
     "L12DUEDT": ("Week 12 due on", "Day 7x12+8: from this date week 12 is due (R-ENDPOINT)"),
-    "L24STAT": ("LLDAS week 24", "Responder / not met / missing / not yet due (R-ENDPOINT)"),
-    "L24TEXT": ("LLDAS week 24: why", "The failing or missing criteria, or the date it becomes due"),
+    "L24STAT": ("LLDAS week 24 status", "Responder / not met / missing / not yet due (R-ENDPOINT)"),
+    "L24TEXT": ("LLDAS week 24", "The failing or missing criteria, or the date it becomes due"),
     "L24DUEDT": ("Week 24 due on", "Day 7x24+8: from this date week 24 is due (R-ENDPOINT)"),
     "PSLCUR": ("PSL now (mg/day)", "PSL-equivalent dose on the last observed day (R-PSL)"),
     "PSLTGT": ("PSL target (mg/day)", "The protocol's week-12 target, ≤ 7.5 mg/day"),
@@ -212,6 +212,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "NSAE": ("Serious / grade ≥ 3 AEs", "Number of adverse events that are serious or of grade 3 or more"),
     "SAETEXT": ("Serious / grade ≥ 3 AEs: which", "The events, their grade and study day"),
     "TOPIC": ("Needs attention", "What kind of item"),
+    "WEEKTX": ("Study week today", "Weeks since day 1 at the data cut, or where and why observation ended (R-DAY)"),
+    "NXTVISTX": ("Next visit (window)", "The next visit, its window, and any visit overdue (R-DAY)"),
+    "PSLTX": ("PSL now vs target", "PSL-equivalent dose on the last observed day against the 7.5 mg/day target (R-PSL)"),
+    "FLAGTX": ("Open protocol flags", "The open protocol flags, in words (R-PROTOCOL)"),
+    "AETX": ("Serious / grade ≥ 3 AEs", "Adverse events that are serious or of grade 3 or more, with grade and study day (R-AE)"),
 }
 for _g in range(1, 6):
     LABELS[f"grade {_g}"] = (f"Grade {_g}", f"Subjects whose worst grade is {_g}")

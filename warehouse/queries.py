@@ -896,7 +896,26 @@ def default_reference(refs: list[dict]) -> dict | None:
 def status_board(sites: Sites = None) -> pl.DataFrame:
     """The subject status board (adam.adstatus, etl/derive/status.py): one row per enrolled
     subject. "Today" is the site's data cut. PI only: it carries the week-12/24 LLDAS status."""
-    return _q("SELECT * FROM adam.adstatus WHERE {site} ORDER BY USUBJID", sites)
+    board = _q(_STATUS_BOARD, sites)
+    names = [None if f is None else "; ".join(labels.flag_name(c) for c in f.split("; "))
+             for f in board["FLAGS"].to_list()]
+    return board.with_columns(FLAGTX=pl.Series(names, dtype=pl.String).fill_null("none"))
+
+
+# The board's cells in words (what the page shows; the CDISC columns stay for the download).
+_STATUS_BOARD = """
+SELECT *,
+  CASE WHEN OBSREAS = 'not dosed' THEN 'not dosed'
+       WHEN OBSREAS = 'data cut' THEN 'week ' || STUDYWK || ' (day ' || OBSENDY || ')'
+       ELSE 'ended week ' || STUDYWK || ' (day ' || OBSENDY || '): ' || OBSREAS || ' ' || OBSENDT END AS WEEKTX,
+  CASE WHEN NXTVIS IS NOT NULL THEN NXTVIS || ' on ' || NXTVISDT || ' (window ' || NXTWINLO || ' to ' || NXTWINHI || ')'
+       WHEN OBSREAS = 'data cut' THEN 'none scheduled' ELSE '–' END
+    || coalesce('; overdue: ' || OVRDVIS, '') AS NXTVISTX,
+  CASE WHEN PSLCUR IS NULL THEN 'unknown' ELSE CAST(PSLCUR AS VARCHAR) || ' mg/day' END
+    || ' (target ≤ ' || PSLTGT || ')' || CASE WHEN PSLABFL = 'Y' THEN ': above target' ELSE '' END AS PSLTX,
+  CASE WHEN NSAE = 0 THEN 'none' ELSE SAETEXT END AS AETX
+FROM adam.adstatus WHERE {site} ORDER BY USUBJID
+"""
 
 
 # Needs attention: (TOPIC, its order on the page, the SQL of its rows: USUBJID, SITEID, ADT, REASON).
@@ -966,6 +985,8 @@ SELECT TOPIC, USUBJID, SITEID, ADT, REASON FROM items WHERE {{site}}
 ORDER BY ORD, ADT DESC NULLS LAST, USUBJID
 """
 ATTENTION_SOON_DAYS = 14
+from etl.contract import PSL_TARGET_MG, PULSE_MG  # noqa: E402  (kept beside its use: issue 14's block)
+from warehouse import labels  # noqa: E402
 
 
 @readable_by(*access.EFFICACY)
@@ -978,7 +999,6 @@ def attention(sites: Sites = None, reference: str | None = None) -> pl.DataFrame
     the data cut (adam.adstatus, R-DAY), PSL above 7.5 mg/day on the week-12 date (R-PROTOCOL),
     no SLEDAI-2K improvement since week 0 at week 12 (ADCHG CHG >= 0, R-ENDPOINT), data-quality
     warnings. Empty when there is nothing. PI only: it names efficacy results."""
-    from etl.contract import PSL_TARGET_MG, PULSE_MG
     sql = _ATTENTION.format(ae_with_changes=_AE_WITH_CHANGES, pulse=f"{PULSE_MG:g}",
                             soon=ATTENTION_SOON_DAYS, target=f"{PSL_TARGET_MG:g}")
     return _q(sql, sites, ref=reference)
