@@ -28,7 +28,7 @@ from streamlit.errors import StreamlitAPIException
 import auth
 from warehouse.charts import count_axis  # noqa: F401  (the pages' count axis, re-exported)
 from warehouse.study import STUDY_TITLE, STUDYID, TARGET_ENROLLED
-from warehouse import queries, tables, warehouse_path
+from warehouse import labels, queries, tables, warehouse_path
 
 # key -> (script, title, icon, roles). The navigation of a role lists exactly its pages (issue 6).
 PAGES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -242,30 +242,79 @@ def csv_download(df: pl.DataFrame, name: str, key: str) -> None:
 
 
 def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
-          height: int | None = None, style=None) -> None:
-    """A table with its CSV download. ``style``: a function taking and returning a pandas Styler
-    (cell colours only: what a colour says must also be in the cells' text); the CSV is the
-    unstyled frame."""
+          height: int | None = None, style=None, data: pl.DataFrame | None = None) -> None:
+    """A table with its CSV download. Shown under the words of warehouse/labels.py (the CDISC
+    name in each header's help), subjects by their short ID, flag codes by name; the CSV keeps
+    the CDISC names and full USUBJIDs (``data``: another frame to download, e.g. the query
+    result a display was laid out from). ``style``: a function taking and returning a pandas
+    Styler of the shown frame (cell colours only: what a colour says must also be in the cells'
+    text); the CSV is unstyled."""
     kwargs = {"height": height} if height else {}
-    shown = style(df.to_pandas().style) if style is not None else df
-    st.dataframe(shown, width="stretch", hide_index=True,
-                 column_config=_date_columns(df) | (column_config or {}), **kwargs)
-    csv_download(df, name, key or f"dl_{name}")
+    view, config, order = labelled_view(df)
+    shown = style(view.to_pandas().style) if style is not None else view
+    st.dataframe(shown, width="stretch", hide_index=True, column_order=order,
+                 column_config=config | (column_config or {}), **kwargs)
+    csv_download(df if data is None else data, name, key or f"dl_{name}")
 
 
-def linked_table(df: pl.DataFrame, name: str, key: str | None = None) -> None:
+def linked_table(df: pl.DataFrame, name: str, key: str | None = None, *, style=None,
+                 data: pl.DataFrame | None = None) -> None:
     """A table whose rows open the subject profile when selected (within the signed-in session:
-    a plain link would open a new tab, i.e. a new session that must sign in again)."""
+    a plain link would open a new tab, i.e. a new session that must sign in again). Shown and
+    downloaded as :func:`table` does."""
     key = key or f"tbl_{name}"
     can_open = "subject" in pages_for(st.session_state.get("role", ""))
-    event = st.dataframe(df, width="stretch", hide_index=True, key=key, column_config=_date_columns(df),
+    view, config, order = labelled_view(df)
+    shown = style(view.to_pandas().style) if style is not None else view
+    event = st.dataframe(shown, width="stretch", hide_index=True, key=key, column_config=config,
+                         column_order=order,
                          on_select="rerun" if can_open else "ignore", selection_mode="single-row")
     if can_open:
         st.caption("Select a row to open that subject's profile.")
         rows = event.selection.rows if event is not None else []
         if rows:
             st.switch_page(PAGES["subject"][0], query_params={"subject": df["USUBJID"][rows[0]]})
-    csv_download(df, name, f"dl_{name}")
+    csv_download(df if data is None else data, name, f"dl_{name}")
+
+
+SHORT_SUBJECT = "SUBJECT_SHORT"     # the displayed subject column (USUBJID stays in the data)
+
+
+def _name_column(code: str) -> str:
+    return f"{code}_NAME"
+
+
+def labelled_view(df: pl.DataFrame) -> tuple[pl.DataFrame, dict, list[str]]:
+    """(frame to show, column_config, column_order) of a query result: every column under its
+    label with its help (the CDISC name said there, warehouse.labels); USUBJID shown as the short
+    site-subject ID (``01-001``, pinned) and each flag-code column by its readable name, in the
+    original column's place (the original stays in the frame, hidden, for selections and tests);
+    dates as YYYY-MM-DD."""
+    view = df
+    order: list[str] = []
+    config: dict = {}
+    for c, t in df.schema.items():
+        if c == "USUBJID":
+            view = view.with_columns(pl.col(c).map_elements(labels.short_subject, return_dtype=pl.String)
+                                     .alias(SHORT_SUBJECT))
+            order.append(SHORT_SUBJECT)
+            config[SHORT_SUBJECT] = st.column_config.TextColumn(
+                labels.label(c), pinned=True,
+                help="Site-subject; the full ID (jRCTs031230358-site-subject) is column USUBJID in downloads")
+            continue
+        if c in labels.CODE_COLUMNS:
+            shown = _name_column(c)
+            view = view.with_columns(pl.col(c).map_elements(labels.flag_name, return_dtype=pl.String).alias(shown))
+            order.append(shown)
+            config[shown] = st.column_config.TextColumn(labels.label(c), help=labels.help_text(c))
+            continue
+        order.append(c)
+        if t == pl.Date:
+            config[c] = st.column_config.DateColumn(labels.label(c), format="YYYY-MM-DD",
+                                                    help=labels.help_text(c))
+        else:
+            config[c] = st.column_config.Column(labels.label(c), help=labels.help_text(c))
+    return view, config, order
 
 
 TARGET = TARGET_ENROLLED

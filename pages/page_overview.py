@@ -1,11 +1,26 @@
 """Overview (home of the PI and the monitoring committee): enrollment, the primary endpoint (PI
 only), subjects by status, serious AEs and AESIs new or changed since the reference chosen on the
-Safety page (default: the last committee packet, else the previous accepted load), open flags."""
+Safety page (default: the last committee packet, else the previous accepted load), open flags.
+The PI also gets the one-minute view (issue 14): the subject status board (adam.adstatus) and
+"Needs attention" (queries.attention), both as of the data cut ("today" for the warehouse)."""
 import streamlit as st
 
-from pages.common import TARGET, chosen_reference, frac, page_setup, table
+from pages.common import TARGET, chosen_reference, frac, linked_table, page_setup, table
+from warehouse.labels import short_subject
 from warehouse import queries
 from warehouse.study import PRIMARY_WEEK
+
+# Status colours (cell background only; each cell's text says the same thing).
+STATUS_COLOURS = {"responder": "#c8e6c9", "not met": "#ffcdd2", "missing": "#ffe0b2",
+                  "not yet due": "#eeeeee"}
+
+
+def status_colours(styler):
+    def colour(cell):
+        text = str(cell or "")
+        return next((f"background-color: {c}" for w, c in STATUS_COLOURS.items() if text.startswith(w)), "")
+    return styler.map(colour, subset=["L12TEXT", "L24TEXT"])
+
 
 sites = page_setup("overview")
 role = st.session_state["role"]
@@ -20,24 +35,45 @@ if role == "pi":  # efficacy results are the PI's only (issue 6)
     cols[1].metric(f"LLDAS at week {PRIMARY_WEEK} (responders / due)", frac(wk12["responders"], wk12["due"]),
                    help="Primary endpoint, R-ENDPOINT")
     cols[1].caption(f"Not yet due: {wk12['not_yet_due']} · FAS {wk12['fas']}")
+    board = queries.status_board(sites)
+    waiting = board.filter(board["L12STAT"] == "NOT YET DUE")
+    if waiting.height:
+        cols[1].caption("Not yet due: " + ", ".join(
+            f"{short_subject(r['USUBJID'])} (due {r['L12DUEDT']})" for r in waiting.iter_rows(named=True)))
     cols[1].page_link("pages/page_efficacy.py", label="Efficacy (LLDAS)")
 
 ref = chosen_reference(queries.ae_references())   # the Safety page's choice, else the default
 new = queries.ae_change_counts(ref["run_id"] if ref else None, sites)
 since = "since the reference" if ref else "(all: nothing to compare with)"
-cols[-1].metric(f"Serious AEs new or newly serious {since}" if ref else f"Serious AEs {since}",
-                new["serious"])
+cols[-1].metric(f"Serious AEs new {since}" if ref else f"Serious AEs {since}", new["serious"],
+                help="New, or serious now and not serious in the reference.")
 cols[-1].metric(f"AESIs new {since}" if ref else f"AESIs {since}", new["aesi"])
 cols[-1].caption(f"New events {new['new']}, changed {new['changed']} (grade rose, became serious or "
                  f"outcome changed) since {ref['label']}; the reference is chosen on the Safety page."
                  if ref else "No committee packet and no earlier accepted load yet: every event counts.")
 cols[-1].page_link("pages/page_safety.py", label="Safety")
 
+flags, warns = queries.protocol_flags(sites), queries.dq_warning_count(sites)
+if role == "pi":
+    cuts = ", ".join(sorted({str(c) for c in board["DATACUT"].to_list()})) or "–"
+    st.subheader("Subject status board")
+    st.caption(f"As of the data cut ({cuts}): the warehouse has no other clock, so \"today\" is the "
+               "data cut. Colour repeats the words: green responder, red not met, amber missing, "
+               "grey not yet due. Select a row to open the subject's profile.")
+    linked_table(board.select("USUBJID", "SITEID", "WEEKTX", "NXTVISTX", "L12TEXT", "L24TEXT", "PSLTX",
+                              "FLAGTX", "AETX"), "status_board", style=status_colours, data=board)
+    items = queries.attention(sites, reference=ref["run_id"] if ref else None)
+    st.subheader("Needs attention")
+    if items.height:
+        st.caption(f"{items.height} item(s), as of the data cut; serious AEs marked new against "
+                   + (ref["label"] if ref else "nothing (no earlier load or packet)") + ".")
+        linked_table(items, "needs_attention")
+    else:
+        st.success("Nothing needs attention at the data cut.")
 st.subheader("Subjects by status")
 table(queries.status_counts(sites).rename({"SUBJSTAT": "status", "n": "subjects"}), "status")
-
-flags, warns = queries.protocol_flags(sites), queries.dq_warning_count(sites)
-st.subheader("Needs attention")
+if role == "pi":
+    st.subheader("Open flags and warnings")
 st.write(f"Open protocol flags: {flags.height} · data-quality warnings: {warns}")
 if role == "pi":
     st.page_link("pages/page_data_quality.py", label="Data quality (flags and warnings)")

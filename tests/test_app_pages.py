@@ -65,7 +65,7 @@ def test_overview_enrolled_primary_endpoint_and_safety_counts(app):
     # one loaded run in the run log -> no previous data cut -> every event counts: 1 SAE, 2 AESIs
     assert metric(at, "Serious AEs") == "1"
     assert metric(at, "AESIs") == "2"
-    status = at.dataframe[0].value
+    status = frame_with(at, "status", "subjects")   # the PI's status board now comes first (issue 14)
     assert dict(zip(status["status"], status["subjects"])) == {
         "COMPLETED WEEK 24": 1, "ON TREATMENT": 1, "REACHED WEEK 12": 1, "SCREEN FAILED": 1}
 
@@ -301,7 +301,8 @@ def test_overview_counts_saes_and_aesis_since_the_previous_load(app, tmp_path, m
     con.close()
     monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
     at = sign_in(new_app().run(), "pi")
-    assert metric(at, "Serious AEs new or newly serious since the reference") == "1"
+    # the label was shortened for 1024 px (issue 14): "new or newly serious" is now its help text
+    assert metric(at, "Serious AEs new since the reference") == "1"
     assert metric(at, "AESIs new since the reference") == "1"
     assert "accepted load run-1" in texts(at) and "data cuts 01: 2024-03-31" in texts(at)
 
@@ -310,7 +311,8 @@ def test_wide_listings_pin_the_subject_column_and_committee_tables_their_term(ap
     at = app("safety")
     frames = {d.key: json.loads(d.proto.columns) for d in at.dataframe if d.key}
     for key in ("tbl_adverse_events", "tbl_serious_adverse_events", "tbl_infusions"):
-        assert frames[key]["USUBJID"]["pinned"] is True, key
+        # the subject is shown as its short ID in its own pinned column (issue 14); USUBJID stays hidden
+        assert frames[key]["SUBJECT_SHORT"]["pinned"] is True, key
     incidence = next(json.loads(d.proto.columns) for d in at.dataframe
                      if "System organ class / preferred term" in d.value.columns)
     assert incidence["System organ class / preferred term"]["pinned"] is True

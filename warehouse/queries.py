@@ -1054,3 +1054,116 @@ def delivery_changes(run_id: str | None = None, usubjid: str | None = None,
         "WHERE ($run IS NULL OR RUN_ID = $run) AND ($u IS NULL OR USUBJID = $u) "
         "AND (NOT $retro OR RETROFL = 'Y') ORDER BY RUN_ID DESC, SITEID, DOMAIN, USUBJID, "
         "RECORD_KEY, CHANGE, COLUMN_NAME", CHANGES_SCHEMA, run=run_id, u=usubjid, retro=retro_only)
+
+# ---- the PI's one-minute view (issue 14) -----------------------------------------------------
+
+@readable_by(*access.EFFICACY)
+def status_board(sites: Sites = None) -> pl.DataFrame:
+    """The subject status board (adam.adstatus, etl/derive/status.py): one row per enrolled
+    subject. "Today" is the site's data cut. PI only: it carries the week-12/24 LLDAS status."""
+    board = _q(_STATUS_BOARD, sites)
+    names = [None if f is None else "; ".join(labels.flag_name(c) for c in f.split("; "))
+             for f in board["FLAGS"].to_list()]
+    return board.with_columns(FLAGTX=pl.Series(names, dtype=pl.String).fill_null("none"))
+
+
+# The board's cells in words (what the page shows; the CDISC columns stay for the download).
+_STATUS_BOARD = """
+SELECT *,
+  CASE WHEN OBSREAS = 'not dosed' THEN 'not dosed'
+       WHEN OBSREAS = 'data cut' THEN 'week ' || STUDYWK || ' (day ' || OBSENDY || ')'
+       ELSE 'ended week ' || STUDYWK || ' (day ' || OBSENDY || '): ' || OBSREAS || ' ' || OBSENDT END AS WEEKTX,
+  CASE WHEN NXTVIS IS NOT NULL THEN NXTVIS || ' on ' || NXTVISDT || ' (window ' || NXTWINLO || ' to ' || NXTWINHI || ')'
+       WHEN OBSREAS = 'data cut' THEN 'none scheduled' ELSE '–' END
+    || coalesce('; overdue: ' || OVRDVIS, '') AS NXTVISTX,
+  CASE WHEN PSLCUR IS NULL THEN 'unknown' ELSE CAST(PSLCUR AS VARCHAR) || ' mg/day' END
+    || ' (target ≤ ' || PSLTGT || ')' || CASE WHEN PSLABFL = 'Y' THEN ': above target' ELSE '' END AS PSLTX,
+  CASE WHEN NSAE = 0 THEN 'none' ELSE SAETEXT END AS AETX
+FROM adam.adstatus WHERE {site} ORDER BY USUBJID
+"""
+
+
+# Needs attention: (TOPIC, its order on the page, the SQL of its rows: USUBJID, SITEID, ADT, REASON).
+# Each item is read from a derived table; the words say why the subject is listed.
+_ATTENTION = """
+WITH ae AS ({ae_with_changes} SELECT * FROM c),
+pulses AS (
+    SELECT USUBJID, SITEID, ADT, ADY, PSLDOSE, DRUGS,
+           ADT - CAST(row_number() OVER (PARTITION BY USUBJID ORDER BY ADT) AS INTEGER) AS RUN
+    FROM adam.adpsl WHERE PULSEFL = 'Y'),
+items AS (
+    SELECT 1 AS ORD, 'Serious or grade ≥ 3 AE' AS TOPIC, USUBJID, SITEID, ASTDT AS ADT,
+           coalesce(AEDECOD, AETERM) || ' (grade ' || coalesce(CAST(AETOXGR AS VARCHAR), '?')
+           || CASE WHEN AESER = 'Y' THEN ', serious' ELSE '' END
+           || ', onset ' || coalesce(CAST(ASTDT AS VARCHAR), AESTDTC, '?')
+           || coalesce(', day ' || ASTDY, '') || ')'
+           || CASE WHEN CHANGE = 'NEW' THEN ': new since the reference'
+                   WHEN CHANGE = 'CHANGED' THEN ': changed since the reference (' || CHANGEDESC || ')'
+                   ELSE '' END AS REASON
+    FROM ae WHERE AESER = 'Y' OR AETOXGR >= 3
+    UNION ALL
+    SELECT 2, 'Adverse event of special interest', USUBJID, SITEID, ASTDT,
+           'AESI ' || lower(coalesce(AESICAT, '')) || ': ' || coalesce(AEDECOD, AETERM)
+           || ' (grade ' || coalesce(CAST(AETOXGR AS VARCHAR), '?') || ', onset '
+           || coalesce(CAST(ASTDT AS VARCHAR), AESTDTC, '?') || ')'
+           || CASE WHEN CHANGE = 'NEW' THEN ': new since the reference' ELSE '' END
+    FROM ae WHERE AESIFL = 'Y'
+    UNION ALL
+    SELECT 3, 'Glucocorticoid pulse', USUBJID, SITEID, min(ADT),
+           'IV glucocorticoid pulse (≥ {pulse} mg PSL-eq): ' || count(*) || ' day'
+           || CASE WHEN count(*) > 1 THEN 's' ELSE '' END || ' from ' || min(ADT) || ' (day '
+           || min(ADY) || '), up to ' || max(PSLDOSE) || ' mg/day PSL-eq; ' || min(DRUGS)
+    FROM pulses GROUP BY USUBJID, SITEID, RUN
+    UNION ALL
+    SELECT 4, 'Withdrawal or discontinuation', USUBJID, SITEID, EOSDT,
+           'Discontinued the study on ' || EOSDT || coalesce(' (day ' || OBSENDY || ')', '')
+           || coalesce(': ' || lower(DCSREAS), '')
+    FROM adam.adsl WHERE EOSSTT = 'DISCONTINUED'
+    UNION ALL
+    SELECT 4, 'Withdrawal or discontinuation', USUBJID, SITEID, ASTDT,
+           'Anifrolumab withdrawn for ' || coalesce(AEDECOD, AETERM) || ' (onset '
+           || coalesce(CAST(ASTDT AS VARCHAR), AESTDTC, '?') || ')'
+    FROM ae WHERE AEACN = 'DRUG WITHDRAWN'
+    UNION ALL
+    SELECT 5, 'Visit overdue', USUBJID, SITEID, DATACUT,
+           'Overdue, no visit recorded: ' || OVRDVIS
+    FROM adam.adstatus WHERE OVRDVIS IS NOT NULL
+    UNION ALL
+    SELECT 5, 'Visit due within {soon} days', USUBJID, SITEID, NXTVISDT,
+           NXTVIS || ' due on ' || NXTVISDT || ' (window ' || NXTWINLO || ' to ' || NXTWINHI
+           || '; data cut ' || DATACUT || ')'
+    FROM adam.adstatus WHERE NXTWINLO <= DATACUT + {soon}
+    UNION ALL
+    SELECT 6, 'PSL above target at week 12', USUBJID, SITEID, ADT,
+           'PSL above the {target} mg/day target on the week-12 date (' || ADT || '): ' || DETAIL
+    FROM adam.protocol_flags WHERE FLAGCD = 'PSL_ABOVE_7_5_WK12'
+    UNION ALL
+    SELECT 7, 'No SLEDAI-2K improvement at week 12', USUBJID, SITEID, NULL,
+           'SLEDAI-2K ' || CAST(AVAL AS INTEGER) || ' at week 12, ' || CAST(BASE AS INTEGER)
+           || ' at week 0: no improvement'
+    FROM adam.adchg WHERE PARAMCD = 'SLEDAI' AND AVISITN = 12 AND CHG >= 0
+    UNION ALL
+    SELECT 8, 'Data-quality warning', USUBJID, SITEID, ADT,
+           coalesce(VISIT || ': ', '') || DETAIL
+    FROM adam.dq_warnings)
+SELECT TOPIC, USUBJID, SITEID, ADT, REASON FROM items WHERE {{site}}
+ORDER BY ORD, ADT DESC NULLS LAST, USUBJID
+"""
+ATTENTION_SOON_DAYS = 14
+from etl.contract import PSL_TARGET_MG, PULSE_MG  # noqa: E402  (kept beside its use: issue 14's block)
+from warehouse import labels  # noqa: E402
+
+
+@readable_by(*access.EFFICACY)
+def attention(sites: Sites = None, reference: str | None = None) -> pl.DataFrame:
+    """Needs attention (issue 14): one row per item, TOPIC, USUBJID, SITEID, ADT, REASON (in
+    words), in this order: serious or grade >= 3 AEs (R-AE; marked new or changed since the load
+    ``reference``, as the Safety page compares), AESIs, glucocorticoid pulses (R-PSL: consecutive
+    pulse days as one), withdrawals and discontinuations (ADSL, ADAE AEACN DRUG WITHDRAWN),
+    visits overdue (window closed before the data cut without a visit) or due within 14 days of
+    the data cut (adam.adstatus, R-DAY), PSL above 7.5 mg/day on the week-12 date (R-PROTOCOL),
+    no SLEDAI-2K improvement since week 0 at week 12 (ADCHG CHG >= 0, R-ENDPOINT), data-quality
+    warnings. Empty when there is nothing. PI only: it names efficacy results."""
+    sql = _ATTENTION.format(ae_with_changes=_AE_WITH_CHANGES, pulse=f"{PULSE_MG:g}",
+                            soon=ATTENTION_SOON_DAYS, target=f"{PSL_TARGET_MG:g}")
+    return _q(sql, sites, ref=reference)

@@ -219,6 +219,24 @@ CREATE TABLE IF NOT EXISTS adam.dq_warnings (
     DETAIL VARCHAR NOT NULL
 );
 
+-- ADSTATUS: the PI's status board, one row per enrolled subject (etl/derive/status.py; R-DAY,
+-- R-ENDPOINT, R-LLDAS, R-PSL, R-PROTOCOL, R-AE). "Today" is the site's data cut.
+CREATE TABLE IF NOT EXISTS adam.adstatus (
+    USUBJID VARCHAR NOT NULL, SITEID VARCHAR NOT NULL,
+    DATACUT DATE, OBSENDT DATE, OBSENDY INTEGER,
+    OBSREAS VARCHAR,             -- why observation ends at OBSENDT: 'data cut','completed','discontinued','not dosed'
+    STUDYWK INTEGER,             -- weeks completed since day 1 at OBSENDT: (OBSENDY - 1) // 7
+    NXTVIS VARCHAR, NXTVISDT DATE, NXTWINLO DATE, NXTWINHI DATE,  -- next visit not done, window open or to come
+    OVRDVIS VARCHAR,             -- visits not done whose window closed before the data cut
+    L12STAT VARCHAR, L12TEXT VARCHAR, L12DUEDT DATE,  -- 'RESPONDER','NOT MET','MISSING','NOT YET DUE'; why; due date
+    L24STAT VARCHAR, L24TEXT VARCHAR, L24DUEDT DATE,
+    PSLCUR DOUBLE,               -- PSL-eq mg/day on OBSENDT (null: unknown)
+    PSLTGT DOUBLE,               -- the 7.5 mg/day target
+    PSLABFL VARCHAR,             -- 'Y' PSLCUR above the target
+    NFLAGS INTEGER, FLAGS VARCHAR,    -- open protocol flags (codes)
+    NSAE INTEGER, SAETEXT VARCHAR     -- AEs of grade >= 3 or serious, in words
+);
+
 -- Run history: every validate and load run, accepted or refused, copied at each accepted load
 -- from the run log (<warehouse>.runs/<run_id>/run.json), which stays the live record.
 CREATE TABLE IF NOT EXISTS audit.runs (

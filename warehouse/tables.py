@@ -9,31 +9,22 @@ from __future__ import annotations
 
 import polars as pl
 
+from warehouse.labels import AESI_NAMES, label
+
 INDENT = "\u2003\u2003"   # two em spaces: a PT under its SOC (kept by the grid and by the PDF)
 
-# CDISC name -> the words on screen and on paper (downloads keep the CDISC names).
-LABELS = {
-    "USUBJID": "Subject", "SITEID": "Site", "AESEQ": "Seq", "AETERM": "Verbatim term",
-    "AEDECOD": "Preferred term", "AEBODSYS": "System organ class", "AESTDTC": "Onset (as reported)",
-    "ASTDT": "Onset", "ASTDY": "Onset day", "AEENDTC": "End", "AETOXGR": "Grade",
-    "AESER": "Serious", "SERCRIT": "Seriousness criteria", "AEREL": "Relationship",
-    "AEACN": "Action taken", "AEOUT": "Outcome", "TRTEMFL": "TEAE", "AESICAT": "AESI category",
-    "CHANGE": "Since reference", "CHANGEDESC": "What changed", "NINFUS": "Infusions",
-    "TRTSDT": "First infusion", "TRTEDT": "Last infusion", "EXPENDT": "End of exposure",
-    "OBSENDT": "End of observation", "TRTDURD": "Days on treatment", "TRTDURY": "Patient-years",
-    "FLAGCD": "Flag", "ADT": "Date", "DETAIL": "Detail", "DTHDT": "Date of death (disposition)",
-    "FATALAE": "Fatal adverse event(s)", "AEONSET": "Onset of fatal AE", "AEONSETDY": "Onset day",
-    "SOURCE": "Recorded in", "EOSSTT": "End-of-study status", "DCSREAS": "Reason",
-    "subjects": "Subjects", "AVISIT": "Visit", "EXDOSE": "Dose (mg)", "ADY": "Study day",
-    "PARAMCD": "Test", "AVAL": "Value", "AVALU": "Unit", "ANRLO": "Normal from",
-    "ANRHI": "Normal to", "ATOXGR": "CTCAE grade",
-}
-BASELINE_LABELS = {
-    "AGE": "Age (years)", "WEIGHTBL": "Weight (kg)", "SLEDAIBL": "SLEDAI-2K",
-    "PGABL": "Physician global assessment (0-3)", "C3BL": "C3 (mg/dL)", "C4BL": "C4 (mg/dL)",
-    "CH50BL": "CH50 (U/mL)", "DSDNABL": "Anti-dsDNA (IU/mL)",
-    "PSLDOSBL": "PSL dose at initiation (mg/day)",
-}
+# CDISC name -> the words on screen and on paper (downloads keep the CDISC names): read from the
+# one label dictionary, warehouse/labels.py (STYLE "Labels"), for the columns the committee's
+# tables and listings print.
+LABELS = {n: label(n) for n in (
+    "USUBJID", "SITEID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "ASTDT", "ASTDY",
+    "AEENDTC", "AETOXGR", "AESER", "SERCRIT", "AEREL", "AEACN", "AEOUT", "TRTEMFL", "AESICAT",
+    "CHANGE", "CHANGEDESC", "NINFUS", "TRTSDT", "TRTEDT", "EXPENDT", "OBSENDT", "TRTDURD", "TRTDURY",
+    "FLAGCD", "ADT", "DETAIL", "DTHDT", "FATALAE", "AEONSET", "AEONSETDY", "SOURCE", "EOSSTT",
+    "DCSREAS", "subjects", "AVISIT", "EXDOSE", "ADY", "PARAMCD", "AVAL", "AVALU", "ANRLO", "ANRHI",
+    "ATOXGR")}
+BASELINE_LABELS = {n: label(n) for n in (
+    "AGE", "WEIGHTBL", "SLEDAIBL", "PGABL", "C3BL", "C4BL", "CH50BL", "DSDNABL", "PSLDOSBL")}
 
 
 def share(n: int | None, total: int | None, decimals: int = 0) -> str:
@@ -96,10 +87,7 @@ def incidence_note(df: pl.DataFrame) -> str:
             "that row's treatment-emergent events (R-AE).")
 
 
-AESI_LABELS = {"HERPES ZOSTER": "Herpes zoster", "INFUSION-RELATED REACTION": "Infusion-related reaction",
-               "HYPERSENSITIVITY": "Hypersensitivity", "TUBERCULOSIS": "Tuberculosis",
-               "MALIGNANCY": "Malignancy", "SERIOUS INFECTION": "Serious infection",
-               "ANY AESI": "Any AESI"}
+AESI_LABELS = AESI_NAMES   # the AESI categories in words (warehouse/labels.py)
 
 
 def aesi(df: pl.DataFrame) -> pl.DataFrame:

@@ -24,6 +24,7 @@ from etl.derive.labs import build_adlb, build_edish, with_hylawfl
 from etl.derive.lldas import build_adlldas
 from etl.derive.protocol import build_protocol_flags
 from etl.derive.psl import build_adpsl, psl_initiation
+from etl.derive.status import build_adstatus
 
 
 def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
@@ -42,6 +43,8 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     adpslwk = build_adpslwk(adsl, vdates, adpsl, cm)
     edish = build_edish(adlb, adsl)
     adae = build_adae(ae, base)
+    adeff = build_adeff(adsl, vdates, adlldas, adpslwk)
+    flags = build_protocol_flags(adsl, adpsl, adpslwk, adex)
     return {
         "adsl": build_adsl_final(adsl, adlldas, adlb, adpsl, edish),
         "adlldas": adlldas,
@@ -51,11 +54,12 @@ def derive_all(sdtm: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         "adlb": adlb,
         "edish": edish,
         "adex": adex,
-        "adeff": build_adeff(adsl, vdates, adlldas, adpslwk),
+        "adeff": adeff,
         "adchg": build_adchg(adsl, vdates, adlldas, adlb),
         "adpslwk": adpslwk,
         "adcmis": build_adcmis(cm, adsl),
-        "protocol_flags": build_protocol_flags(adsl, adpsl, adpslwk, adex),
+        "protocol_flags": flags,
+        "adstatus": build_adstatus(adsl, vdates, adeff, adpsl, flags, adae),
         "dq_warnings": build_dq_warnings(qs, lb, adsl, cm),
         "enrollment_projection": build_enrollment_projection(adsl, sdtm["exports"]),
     }
