@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -115,6 +116,15 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _warehouse_option(result) -> str:
+    """`` --warehouse PATH`` when the run used a warehouse other than the default (given by
+    --warehouse or $TRIALDASH_WAREHOUSE), so that the copied hint acts on the same warehouse."""
+    used = result.record.get("warehouse")
+    if not used or Path(used).resolve() == wh_paths.DEFAULT_WAREHOUSE.resolve():
+        return ""
+    return " --warehouse " + shlex.quote(str(Path(used).resolve()))
+
+
 def _print_outcome(result) -> None:
     exports = result.record.get("exports") or []
     if result.problems:
@@ -132,7 +142,8 @@ def _print_outcome(result) -> None:
         print(f"valid: {len(exports)} export(s) meet the contract: {sites}. "
               "Nothing was written to the warehouse.")
         print(f"report: {result.report}")
-        print("next: python -m etl load " + " ".join(e["source"] for e in exports))
+        print("next: python -m etl load " + " ".join(shlex.quote(e["source"]) for e in exports)
+              + _warehouse_option(result))
     elif result.outcome == "loaded":
         print(f"loaded: {sites} into {result.record['warehouse']}")
         print(f"report: {result.report}")

@@ -108,3 +108,29 @@ def test_runs_without_history_says_so(tmp_path, capsys):
     wh = tmp_path / "nothing" / "trial.duckdb"
     assert main(["runs", "--warehouse", str(wh)]) == 0
     assert "no runs recorded yet" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_next_hint_keeps_the_warehouse_the_run_used(make_export, tmp_path, how):
+    """Issue 13: the `next:` line of a valid validate, copied and run as printed (with no
+    environment variable set), loads into the warehouse the validate run used, not the default."""
+    import shlex
+
+    wh = tmp_path / "elsewhere" / "my trial.duckdb"      # a space: the hint must quote it
+    export = make_export("01")
+    if how == "option":
+        proc = run_etl("validate", str(export), "--warehouse", str(wh))
+    else:
+        proc = run_etl("validate", str(export), env=etl_env(TRIALDASH_WAREHOUSE=str(wh)))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    hint = next(line for line in proc.stdout.splitlines() if line.startswith("next: "))
+    argv = shlex.split(hint.removeprefix("next: "))
+    assert argv[:3] == ["python", "-m", "etl"]
+    # without the option the hint would load into the default warehouse: never run it then
+    assert "--warehouse" in argv, hint
+    assert not wh.exists()
+    loaded = run_etl(*argv[3:])                           # etl_env(): no TRIALDASH_WAREHOUSE
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    assert wh.is_file()
+    assert loaded.stdout.startswith("loaded: site 01") and str(wh) in loaded.stdout
