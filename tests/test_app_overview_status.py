@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo_csv import demo_rows as rows
 from tests.app_fixtures import page_opener, texts, write_users
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,16 +37,6 @@ C1_EXCLUDED = {"SEIZURE", "PSYCHOS", "ORGBRAIN", "VISUAL", "CRANNERV", "LUPHEAD"
                "PLEURISY", "PERICARD", "VASCUL", "FEVER"}          # cardiorespiratory, vasculitis, fever
 
 
-def rows(domain: str) -> list[dict[str, str]]:
-    out = []
-    for site in sorted(DEMO.iterdir()):
-        raw = (site / f"{domain}.csv").read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp932")
-        out += list(csv.DictReader(io.StringIO(text, newline="")))
-    return out
 
 
 def data_cuts() -> dict[str, dt.date]:

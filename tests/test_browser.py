@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.demo_csv import demo_rows
 
 pytestmark = pytest.mark.browser
 
@@ -33,19 +34,6 @@ DEMO = ROOT / "demo" / "exports"
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DEMO_PASSWORDS = {"pi": "demo-pi", "monitor": "demo-monitor", "data": "demo-data"}
-
-
-def demo_rows(domain: str) -> list[dict[str, str]]:
-    """Every row of one domain across the demo's sites, decoded as the contract allows."""
-    rows: list[dict[str, str]] = []
-    for site in sorted(DEMO.iterdir()):
-        raw = (site / f"{domain}.csv").read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp932")
-        rows += list(csv.DictReader(io.StringIO(text, newline="")))
-    return rows
 
 
 @pytest.fixture(scope="session")
