@@ -90,6 +90,7 @@ def main_text(page) -> str:
 
 
 def csv_download(page, name: str) -> list[dict[str, str]]:
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=TIMEOUT)
     with page.expect_download() as download:
         page.get_by_role("button", name=f"Download {name} (CSV)", exact=True).click()
     text = Path(download.value.path()).read_text(encoding="utf-8")

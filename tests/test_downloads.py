@@ -74,3 +74,8 @@ def test_every_download_is_made_on_click_not_when_the_page_loads(hostile_files, 
     assert len(at.get("download_button")) > 0
     assert {n for n, d in made.items() if isinstance(d, tuple)} == set()   # nothing made at once
     assert all(b.proto.deferred_file_id and not b.proto.url for b in at.get("download_button"))
+    # a CSV download does not rerun the page (pages/common.download): only the packet's, whose
+    # click writes an access-log entry, does
+    assert {b.proto.label for b in at.get("download_button") if not b.proto.ignore_rerun} \
+        <= {b.proto.label for b in at.get("download_button") if b.proto.label.startswith("Download packet ")}
+    assert any(b.proto.ignore_rerun for b in at.get("download_button"))
