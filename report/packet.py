@@ -19,6 +19,7 @@ from pathlib import Path
 
 import auth
 from etl import runlog
+from etl.archive import sha256 as sha256_file
 from etl.contract import STUDY_TITLE, STUDYID
 from report.render import compile_pdf
 from report.sections import SECTIONS, Context
@@ -33,14 +34,6 @@ TMP_PREFIX = ".tmp-"
 
 class PacketError(RuntimeError):
     """Why a packet could not be issued, in words for the person who asked."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def new_packet_id(now: dt.datetime | None = None) -> str:
