@@ -16,6 +16,7 @@ from pages.common import (committee_table, download, linked_table, page_setup, r
 from report.fonts import FontMissing
 from report.packet import PACKET_ROLES, PacketError, issue
 from warehouse import charts, queries, tables
+from warehouse.labels import short_subject
 
 sites = page_setup("safety")
 
@@ -103,7 +104,7 @@ else:
 ae = queries.adverse_events(sites, reference=ref_run)
 with st.expander("Filters", expanded=True):
     f1, f2, f3 = st.columns(3)
-    subj = f1.multiselect("Subject", sorted(ae["USUBJID"].unique().to_list()))
+    subj = f1.multiselect("Subject", sorted(ae["USUBJID"].unique().to_list()), format_func=short_subject)
     soc = f2.multiselect("SOC", sorted(ae["AEBODSYS"].drop_nulls().unique().to_list()))
     pt = f3.multiselect("PT", sorted(ae["AEDECOD"].drop_nulls().unique().to_list()))
     g1, g2, g3, g4, g5, g6 = st.columns(6)
