@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from pages.common import frac, linked_table, page_setup, table
-from warehouse import queries
+from warehouse import charts, queries
 from warehouse.study import ENDPOINT_WEEKS, PRIMARY_WEEK
 
 sites = page_setup("efficacy")
@@ -46,9 +46,8 @@ linked_table(visits, "lldas_by_visit")
 
 st.subheader("SLEDAI-2K over time")
 if visits.height:
-    st.altair_chart(alt.Chart(visits).mark_line(point=True).encode(
-        x=alt.X("ADY:Q", title="Study day"), y=alt.Y("SLEDAI:Q", title="SLEDAI-2K"),
-        color="USUBJID:N", tooltip=["USUBJID", "AVISIT", "ADT", "SLEDAI", "SLEDAIPR"]), width="stretch")
+    st.altair_chart(charts.sledai_multiples(visits))
+    st.caption("One panel per subject (site-subject), shared axes; points coloured by LLDAS at the visit.")
 
 st.subheader("Change from week 0 (weeks 12 and 24)")
 table(queries.change_from_week0(sites), "change_from_week0")

@@ -142,7 +142,8 @@ ex = queries.infusions(sites)
 st.subheader("AE timeline against infusions")
 if ae.height or ex.height:
     st.altair_chart(charts.ae_timeline(ae, ex), width="stretch")
-    st.caption("Bars: adverse events (onset to end). Black ticks: infusions.")
+    st.caption("One row per subject, on study day (day 1 = first infusion). Points: adverse events at "
+               "their onset, coloured by CTCAE grade; diamonds are serious. Black ticks: infusions.")
 
 # ---- exposure (R-AE) and the infusion log ---------------------------------------------------------
 st.subheader("Exposure to anifrolumab")
