@@ -35,10 +35,13 @@ ref_run = ref["run_id"] if ref else None
 if ref:
     n = queries.ae_change_counts(ref_run, sites)
     c = st.columns(4)
-    c[0].metric("New events", n["new"])
-    c[1].metric("Changed events", n["changed"])
-    c[2].metric("Serious: new or newly serious", n["serious"])
-    c[3].metric("AESIs: new or newly of special interest", n["aesi"])
+    # Short labels (nothing clips at 1024 px); the detail is in each metric's help.
+    c[0].metric("New events", n["new"], help="Adverse events not in the reference.")
+    c[1].metric("Changed events", n["changed"],
+                help="In the reference, and since then the grade rose, it became serious or its outcome changed.")
+    c[2].metric("New serious", n["serious"], help="Serious adverse events new, or newly serious, since the reference.")
+    c[3].metric("New AESIs", n["aesi"],
+                help="Adverse events of special interest new, or newly of special interest, since the reference.")
     changes = queries.ae_changes(ref_run, sites)
     if changes.height:
         linked_table(changes.select(tables.CHANGES_LISTING), "ae_changes")

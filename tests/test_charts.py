@@ -142,3 +142,17 @@ def test_every_bar_chart_on_every_page_has_integer_count_ticks(files, tmp_path, 
                 if any(e.get("field") == "cumulative" for e in counted):
                     assert all(count_axis_ok(e) for e in counted if e.get("field") == "cumulative"), page
     assert bars >= 2        # the enrollment funnel and the lab worst-grade bars at least
+
+
+def test_lldas_grid_is_one_chart_per_criterion_to_wrap_with_one_legend():
+    # two subjects x one visit x LLDAS, C1..C5 -> six panels in the order LLDAS, C1 .. C5
+    grid = pl.DataFrame({"USUBJID": [u for _ in range(6) for u in (U1, U2)],
+                         "AVISIT": ["WEEK 12"] * 12, "VISITNUM": [5] * 12,
+                         "criterion": [c for c in ("C3", "LLDAS", "C1", "C5", "C2", "C4") for _ in (U1, U2)],
+                         "flag": ["Y", "missing"] * 6})
+    panels = [p.to_dict() for p in charts.lldas_grid(grid)]
+    assert [p["title"] for p in panels] == ["LLDAS", "C1", "C2", "C3", "C4", "C5"]
+    colours = [p["encoding"]["color"] for p in panels]
+    assert all(c["scale"]["domain"] == ["Y", "N", "missing"] for c in colours)
+    assert colours[0]["legend"] is not None and all(c["legend"] is None for c in colours[1:])
+    assert all(isinstance(p["width"], int) for p in panels)     # fixed width: the page's row wraps them

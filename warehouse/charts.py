@@ -201,3 +201,30 @@ def sledai_multiples(visits: pl.DataFrame, columns: int = 5, width: int = 150) -
     return alt.layer(line, dots, data=shown).properties(width=width, height=110).facet(
         facet=alt.Facet("subject:N", title=None, header=alt.Header(labelFontWeight="bold")),
         columns=columns)
+
+
+LLDAS_PANELS = ("LLDAS", "C1", "C2", "C3", "C4", "C5")
+FLAG_COLOURS = {"Y": "#2e7d32", "N": "#c62828", "missing": "#bdbdbd"}
+
+
+def lldas_grid(grid: pl.DataFrame, width: int = 200) -> list[alt.Chart]:
+    """The subject x visit grid of LLDAS and each criterion C1-C5 (the Efficacy page's unpivoted
+    queries.lldas_visits: USUBJID, AVISIT, VISITNUM, criterion, flag), one chart per panel so the
+    page can wrap them to the screen's width; every panel says met Y / N / missing in the same
+    colours and names its criterion in its title."""
+    shown = grid.with_columns(pl.col("USUBJID").str.slice(-6).alias("subject"))   # site-subject
+    out = []
+    for name in LLDAS_PANELS:
+        one = shown.filter(pl.col("criterion") == name)
+        if not one.height:
+            continue
+        out.append(alt.Chart(one).mark_rect(stroke="white").encode(
+            x=alt.X("AVISIT:N", sort=alt.EncodingSortField("VISITNUM"), title=None),
+            y=alt.Y("subject:N", title=None),
+            color=alt.Color("flag:N", title="Met", scale=alt.Scale(
+                domain=list(FLAG_COLOURS), range=list(FLAG_COLOURS.values())),
+                legend=alt.Legend() if not out else None),          # one legend, on the first panel
+            tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AVISIT", title="Visit"),
+                     alt.Tooltip("criterion", title="Criterion"), alt.Tooltip("flag", title="Met")])
+            .properties(width=width, title=name))
+    return out
