@@ -101,7 +101,7 @@ def test_sledai_small_multiples_one_panel_per_subject_wrapped():
                            "ADT": [D("2024-01-01")] * 20, "SLEDAI": [10, 4] * 10,
                            "LLDASFL": ["N", "Y"] * 10}, schema_overrides={"ADY": pl.Int32})
     spec = charts.sledai_multiples(visits).to_dict()
-    assert spec["facet"]["field"] == "subject" and spec["columns"] == 5    # 10 subjects: 2 rows of 5
+    assert spec["facet"]["field"] == "subject" and spec["columns"] == 3    # 10 subjects: 4 rows of 3, 3, 3, 1
     for unit in layers(spec["spec"]):
         colour = unit["encoding"].get("color")
         assert colour is None or colour.get("field") != "USUBJID"         # no colour per subject

@@ -141,6 +141,8 @@ def edish(points: pl.DataFrame, quadrants: pl.DataFrame, multiples: dict, width:
 AE_GRADE_COLOURS = {"Grade 1": "#1e88e5", "Grade 2": "#fdd835", "Grade 3": "#fb8c00",
                     "Grade 4": "#d32f2f", "Grade 5": "#212121"}
 AE_SERIOUS_SHAPES = {"Serious": "diamond", "Not serious": "circle"}
+AE_SERIOUS_SIZES = {"Serious": 200, "Not serious": 90}    # a diamond drawn as large as it matters
+FLAG_COLOURS = {"Y": "#2e7d32", "N": "#c62828", "missing": "#bdbdbd"}    # LLDAS / criterion met
 
 
 def ae_marks(ae: pl.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
@@ -152,12 +154,14 @@ def ae_marks(ae: pl.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
         pl.format("Grade {}", pl.col("AETOXGR")).alias("grade"),
         pl.when(pl.col("AESER") == "Y").then(pl.lit("Serious")).otherwise(pl.lit("Not serious")).alias("seriousness"),
         pl.col("USUBJID").str.slice(-6).alias("subject"))
-    return alt.Chart(shown).mark_point(filled=True, size=90, opacity=0.9, stroke="black", strokeWidth=0.5).encode(
+    return alt.Chart(shown).mark_point(filled=True, opacity=0.9, stroke="black", strokeWidth=0.5).encode(
         x=x, y=y,
         color=alt.Color("grade:N", title="CTCAE grade", scale=alt.Scale(
             domain=list(AE_GRADE_COLOURS), range=list(AE_GRADE_COLOURS.values()))),
         shape=alt.Shape("seriousness:N", title="Seriousness", scale=alt.Scale(
             domain=list(AE_SERIOUS_SHAPES), range=list(AE_SERIOUS_SHAPES.values()))),
+        size=alt.Size("seriousness:N", legend=None, scale=alt.Scale(
+            domain=list(AE_SERIOUS_SIZES), range=list(AE_SERIOUS_SIZES.values()))),
         tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AEDECOD", title="Preferred term"),
                  alt.Tooltip("AETERM", title="Verbatim term"), alt.Tooltip("AETOXGR", title="Grade"),
                  alt.Tooltip("seriousness", title="Seriousness"), alt.Tooltip("ASTDY", title="Onset day"),
@@ -183,10 +187,12 @@ def ae_timeline(ae: pl.DataFrame, ex: pl.DataFrame, width: int | None = None):
     return _sized(alt.layer(inf, aes), width)
 
 
-def sledai_multiples(visits: pl.DataFrame, columns: int = 5, width: int = 150) -> alt.FacetChart:
+def sledai_multiples(visits: pl.DataFrame, columns: int = 3, width: int = 140) -> alt.FacetChart:
     """SLEDAI-2K over study day (queries.lldas_visits), one small panel per subject (site-subject
     ID, wrapped ``columns`` a row) on shared axes: readable for ten subjects or more, where one
-    colour per subject would repeat. Points coloured by LLDAS at the visit."""
+    colour per subject would repeat. Points coloured by LLDAS at the visit, the legend below the
+    panels. Three panels of 140 px a row (about 530 px in all) fit the page's content at 1024 px
+    with the sidebar open (about 575 px; tests/test_browser_narrow.py)."""
     shown = visits.filter(pl.col("ADY").is_not_null()).with_columns(
         pl.col("USUBJID").str.slice(-6).alias("subject"), pl.col("LLDASFL").fill_null("missing"))
     x = alt.X("ADY:Q", title="Study day")
@@ -194,7 +200,8 @@ def sledai_multiples(visits: pl.DataFrame, columns: int = 5, width: int = 150) -
     line = alt.Chart().mark_line(color="#607d8b").encode(x=x, y=y)
     dots = alt.Chart().mark_point(filled=True, size=40).encode(
         x=x, y=y, color=alt.Color("LLDASFL:N", title="LLDAS at the visit", scale=alt.Scale(
-            domain=["Y", "N", "missing"], range=["#2e7d32", "#c62828", "#bdbdbd"])),
+            domain=list(FLAG_COLOURS), range=list(FLAG_COLOURS.values())),
+            legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AVISIT", title="Visit"),
                  alt.Tooltip("ADT", title="Date"), alt.Tooltip("SLEDAI", title="SLEDAI-2K"),
                  alt.Tooltip("LLDASFL", title="LLDAS")])
@@ -204,7 +211,6 @@ def sledai_multiples(visits: pl.DataFrame, columns: int = 5, width: int = 150) -
 
 
 LLDAS_PANELS = ("LLDAS", "C1", "C2", "C3", "C4", "C5")
-FLAG_COLOURS = {"Y": "#2e7d32", "N": "#c62828", "missing": "#bdbdbd"}
 
 
 def lldas_grid(grid: pl.DataFrame, width: int = 200) -> list[alt.Chart]:
@@ -223,7 +229,7 @@ def lldas_grid(grid: pl.DataFrame, width: int = 200) -> list[alt.Chart]:
             y=alt.Y("subject:N", title=None),
             color=alt.Color("flag:N", title="Met", scale=alt.Scale(
                 domain=list(FLAG_COLOURS), range=list(FLAG_COLOURS.values())),
-                legend=alt.Legend() if not out else None),          # one legend, on the first panel
+                legend=alt.Legend(orient="bottom", direction="vertical") if not out else None),  # one, under panel 1
             tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AVISIT", title="Visit"),
                      alt.Tooltip("criterion", title="Criterion"), alt.Tooltip("flag", title="Met")])
             .properties(width=width, title=name))
