@@ -18,6 +18,7 @@ from pages import common
 
 st.set_page_config(page_title="trialdash — jRCTs031230358", layout="wide")
 
+DEMO_BANNER = "DEMO: synthetic data and demo accounts"
 UNAVAILABLE = ("Sign-in is unavailable because of a server error. The administrator finds the "
                "details in the server log.")
 MESSAGES = {
@@ -71,6 +72,10 @@ def _try_sign_in() -> None:
 
 
 def sign_in() -> None:
+    if auth.demo_mode():
+        # In the main area as well as the sidebar: on a narrow screen (768 px) the sidebar is
+        # collapsed, and the sign-in form must still say that this is the demo.
+        st.warning(DEMO_BANNER, icon=":material/science:")
     st.title("trialdash — sign in")
     st.caption("jRCTs031230358 monitoring dashboard. Sign in to see the trial's data.")
     st.text_input("User name", key="signin_user", max_chars=auth.MAX_USER_CHARS)
@@ -105,7 +110,7 @@ def startup_problem() -> str | None:
 
 if auth.demo_mode():
     # Every page, the sign-in form included: demo data and demo accounts are never mistaken for real.
-    st.sidebar.warning("DEMO: synthetic data and demo accounts", icon=":material/science:")
+    st.sidebar.warning(DEMO_BANNER, icon=":material/science:")
 try:
     problem = startup_problem()
 except Exception:

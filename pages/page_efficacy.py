@@ -1,19 +1,20 @@
 """Efficacy (R-ENDPOINT, R-LLDAS): LLDAS at weeks 12 and 24 as responders / due, the subject x
 visit grid of LLDAS and C1-C5, SLEDAI-2K over time, change from week 0, immunosuppressants."""
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from pages.common import frac, linked_table, page_setup, table
-from warehouse import queries
+from warehouse import charts, queries
 from warehouse.study import ENDPOINT_WEEKS, PRIMARY_WEEK
 
 sites = page_setup("efficacy")
 c = st.columns(2)
 for col, week in zip(c, ENDPOINT_WEEKS):
     e = queries.endpoint("LLDAS", week, sites)
-    col.metric(f"LLDAS at week {week}{' (primary)' if week == PRIMARY_WEEK else ''}: responders / due",
-               frac(e["responders"], e["due"]))
+    col.metric(f"LLDAS at week {week}{' (primary)' if week == PRIMARY_WEEK else ''}",
+               frac(e["responders"], e["due"]),
+               help="Responders / subjects due at the data cut (R-ENDPOINT); subjects not yet due are "
+                    "not counted as failures.")
     col.caption(f"Not yet due: {e['not_yet_due']} (shown, not counted as failures) · FAS {e['fas']}"
                 + (f" · responders / FAS: {frac(e['responders'], e['fas'])}"
                    if e["fas"] and e["not_yet_due"] == 0 else ""))
@@ -34,21 +35,17 @@ grid = visits.unpivot(index=["USUBJID", "AVISIT", "VISITNUM"],
     pl.col("criterion").replace({"LLDASFL": "LLDAS", **{f"CRIT{i}FL": f"C{i}" for i in range(1, 6)}}),
     pl.col("flag").fill_null("missing"))
 if grid.height:
-    grid = grid.with_columns(pl.col("USUBJID").str.slice(-6).alias("subject"))  # site-subject
-    st.altair_chart(alt.Chart(grid).mark_rect(stroke="white").encode(
-        x=alt.X("AVISIT:N", sort=alt.EncodingSortField("VISITNUM"), title=None),
-        y=alt.Y("subject:N", title=None), color=alt.Color("flag:N", title="met", scale=alt.Scale(
-            domain=["Y", "N", "missing"], range=["#2e7d32", "#c62828", "#bdbdbd"])),
-        tooltip=["USUBJID", "AVISIT", "criterion", "flag"]).properties(width=220).facet(
-        facet=alt.Facet("criterion:N", sort=["LLDAS", "C1", "C2", "C3", "C4", "C5"], title=None),
-        columns=3))
+    # One small chart per criterion in a wrapping row: three a row on a wide screen, fewer at
+    # 1024 px or 768 px, never cut off at the right edge.
+    with st.container(horizontal=True, gap="medium"):
+        for panel in charts.lldas_grid(grid):
+            st.altair_chart(panel, width="content")
 linked_table(visits, "lldas_by_visit")
 
 st.subheader("SLEDAI-2K over time")
 if visits.height:
-    st.altair_chart(alt.Chart(visits).mark_line(point=True).encode(
-        x=alt.X("ADY:Q", title="Study day"), y=alt.Y("SLEDAI:Q", title="SLEDAI-2K"),
-        color="USUBJID:N", tooltip=["USUBJID", "AVISIT", "ADT", "SLEDAI", "SLEDAIPR"]), width="stretch")
+    st.altair_chart(charts.sledai_multiples(visits))
+    st.caption("One panel per subject (site-subject), shared axes; points coloured by LLDAS at the visit.")
 
 st.subheader("Change from week 0 (weeks 12 and 24)")
 table(queries.change_from_week0(sites), "change_from_week0")

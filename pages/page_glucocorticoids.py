@@ -7,6 +7,7 @@ import streamlit as st
 
 from pages.common import frac, page_setup, table
 from warehouse import queries
+from warehouse.labels import short_subject
 from warehouse.study import CEILING_MG_PER_KG, ENDPOINT_WEEKS, PSL_TARGET_MG, PULSE_MG
 
 sites = page_setup("glucocorticoids")
@@ -16,7 +17,7 @@ chosen = None
 if ceilings.height > MAX_CURVES:
     everyone = ceilings["USUBJID"].to_list()
     chosen = tuple(st.multiselect(f"Subjects to plot ({len(everyone)} have glucocorticoid data)",
-                                  everyone, default=everyone[:MAX_CURVES]))
+                                  everyone, default=everyone[:MAX_CURVES], format_func=short_subject))
     ceilings = ceilings.filter(pl.col("USUBJID").is_in(chosen))
 psl = queries.psl_curve(sites, chosen)
 log = st.toggle("Logarithmic dose scale", value=True)

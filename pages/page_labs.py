@@ -9,6 +9,7 @@ import streamlit as st
 
 from pages.common import PAGES, count_axis, frac, linked_table, page_setup, pages_for, table
 from warehouse import charts, queries
+from warehouse.labels import short_subject
 
 sites = page_setup("labs")
 GRADE_COLOURS = {"grade 0": "#9e9e9e", "grade 1": "#fdd835", "grade 2": "#fb8c00",
@@ -108,7 +109,7 @@ st.caption(f"Lines at {hy['aminotransferase']:g} × ULN (ALT or AST) and {hy['bi
 table(quadrants, "edish_quadrants")
 cases = queries.hys_law_cases(sites)
 st.text("Potential Hy's law (ALT or AST > 3 × ULN and BILI > 2 × ULN on one date, post-baseline): "
-        + (", ".join(cases["USUBJID"].to_list()) if cases.height else "none"))
+        + (", ".join(short_subject(u) for u in cases["USUBJID"].to_list()) if cases.height else "none"))
 
 st.subheader("Grade ≥ 3 values (FAS, every visit)")
 linked_table(queries.lab_grade3_listing(sites), "lab_grade3")

@@ -32,8 +32,8 @@ cols[0].metric("Enrolled", f"{enr['enrolled']} / {TARGET}",
 cols[0].page_link("pages/page_enrollment.py", label="Enrollment")
 if role == "pi":  # efficacy results are the PI's only (issue 6)
     wk12 = queries.endpoint("LLDAS", PRIMARY_WEEK, sites)
-    cols[1].metric(f"LLDAS at week {PRIMARY_WEEK} (responders / due)", frac(wk12["responders"], wk12["due"]),
-                   help="Primary endpoint, R-ENDPOINT")
+    cols[1].metric(f"LLDAS at week {PRIMARY_WEEK}", frac(wk12["responders"], wk12["due"]),
+                   help="Primary endpoint (R-ENDPOINT): responders / subjects due at the data cut.")
     cols[1].caption(f"Not yet due: {wk12['not_yet_due']} · FAS {wk12['fas']}")
     board = queries.status_board(sites)
     waiting = board.filter(board["L12STAT"] == "NOT YET DUE")
@@ -44,10 +44,13 @@ if role == "pi":  # efficacy results are the PI's only (issue 6)
 
 ref = chosen_reference(queries.ae_references())   # the Safety page's choice, else the default
 new = queries.ae_change_counts(ref["run_id"] if ref else None, sites)
-since = "since the reference" if ref else "(all: nothing to compare with)"
-cols[-1].metric(f"Serious AEs new {since}" if ref else f"Serious AEs {since}", new["serious"],
-                help="New, or serious now and not serious in the reference.")
-cols[-1].metric(f"AESIs new {since}" if ref else f"AESIs {since}", new["aesi"])
+# Short labels (nothing clips at 1024 px): what they count against is in the help and the caption.
+cols[-1].metric("Serious AEs new" if ref else "Serious AEs", new["serious"],
+                help=("New since the reference, or serious now and not serious in it." if ref
+                      else "All serious adverse events: nothing to compare with yet."))
+cols[-1].metric("AESIs new" if ref else "AESIs", new["aesi"],
+                help=("Adverse events of special interest new since the reference, or newly of special interest."
+                      if ref else "All adverse events of special interest: nothing to compare with yet."))
 cols[-1].caption(f"New events {new['new']}, changed {new['changed']} (grade rose, became serious or "
                  f"outcome changed) since {ref['label']}; the reference is chosen on the Safety page."
                  if ref else "No committee packet and no earlier accepted load yet: every event counts.")

@@ -16,6 +16,7 @@ from pages.common import (committee_table, download, linked_table, page_setup, r
 from report.fonts import FontMissing
 from report.packet import PACKET_ROLES, PacketError, issue
 from warehouse import charts, queries, tables
+from warehouse.labels import short_subject
 
 sites = page_setup("safety")
 
@@ -34,10 +35,13 @@ ref_run = ref["run_id"] if ref else None
 if ref:
     n = queries.ae_change_counts(ref_run, sites)
     c = st.columns(4)
-    c[0].metric("New events", n["new"])
-    c[1].metric("Changed events", n["changed"])
-    c[2].metric("Serious: new or newly serious", n["serious"])
-    c[3].metric("AESIs: new or newly of special interest", n["aesi"])
+    # Short labels (nothing clips at 1024 px); the detail is in each metric's help.
+    c[0].metric("New events", n["new"], help="Adverse events not in the reference.")
+    c[1].metric("Changed events", n["changed"],
+                help="In the reference, and since then the grade rose, it became serious or its outcome changed.")
+    c[2].metric("New serious", n["serious"], help="Serious adverse events new, or newly serious, since the reference.")
+    c[3].metric("New AESIs", n["aesi"],
+                help="Adverse events of special interest new, or newly of special interest, since the reference.")
     changes = queries.ae_changes(ref_run, sites)
     if changes.height:
         linked_table(changes.select(tables.CHANGES_LISTING), "ae_changes")
@@ -103,10 +107,12 @@ else:
 ae = queries.adverse_events(sites, reference=ref_run)
 with st.expander("Filters", expanded=True):
     f1, f2, f3 = st.columns(3)
-    subj = f1.multiselect("Subject", sorted(ae["USUBJID"].unique().to_list()))
+    subj = f1.multiselect("Subject", sorted(ae["USUBJID"].unique().to_list()), format_func=short_subject)
     soc = f2.multiselect("SOC", sorted(ae["AEBODSYS"].drop_nulls().unique().to_list()))
     pt = f3.multiselect("PT", sorted(ae["AEDECOD"].drop_nulls().unique().to_list()))
-    g1, g2, g3, g4, g5, g6 = st.columns(6)
+    # Two rows of three (six in a row clipped the grade picker at 1024 px)
+    g1, g2, g3 = st.columns(3)
+    g4, g5, g6 = st.columns(3)
     grades = g1.multiselect("Grade", [1, 2, 3, 4, 5])
     serious = g2.selectbox("Serious", ["Any", "Y", "N"])
     related = g3.selectbox("Related", ["Any", "Y", "N"])
@@ -141,7 +147,8 @@ ex = queries.infusions(sites)
 st.subheader("AE timeline against infusions")
 if ae.height or ex.height:
     st.altair_chart(charts.ae_timeline(ae, ex), width="stretch")
-    st.caption("Bars: adverse events (onset to end). Black ticks: infusions.")
+    st.caption("One row per subject, on study day (day 1 = first infusion). Points: adverse events at "
+               "their onset, coloured by CTCAE grade; diamonds are serious. Black ticks: infusions.")
 
 # ---- exposure (R-AE) and the infusion log ---------------------------------------------------------
 st.subheader("Exposure to anifrolumab")

@@ -122,6 +122,10 @@ def demo_sidebar_warnings(at) -> list[str]:
     return [w.value for w in at.sidebar.warning if w.value.startswith("DEMO")]
 
 
+def demo_main_warnings(at) -> list[str]:
+    return [w.value for w in at.main.warning if w.value.startswith("DEMO")]
+
+
 @pytest.mark.parametrize("warehouse", ["fixture", "default"])
 def test_demo_accounts_refused_without_trialdash_demo(app_env, files, monkeypatch, warehouse):
     # Any warehouse path: the fixture's tmp .../trial.duckdb (not the default path) or the default
@@ -148,6 +152,8 @@ def test_demo_accounts_work_in_demo_mode_with_the_demo_banner(app_env, monkeypat
     monkeypatch.setenv("TRIALDASH_USERS", str(auth.DEMO_USERS))
     at = new_app().run()
     assert demo_sidebar_warnings(at) == ["DEMO: synthetic data and demo accounts"]  # on sign-in too
+    # ... and in the sign-in page's main area: at 768 px the sidebar is collapsed (issue 14)
+    assert demo_main_warnings(at) == ["DEMO: synthetic data and demo accounts"]
     at = sign_in(at, "pi", auth.DEMO_PASSWORDS["pi"])
     assert not at.exception and not at.error
     assert at.session_state["role"] == "pi" and at.title[0].value == "Overview"
@@ -159,6 +165,8 @@ def test_demo_accounts_work_in_demo_mode_with_the_demo_banner(app_env, monkeypat
 
 def test_real_accounts_start_without_demo_mode_and_without_banner(app_env, monkeypatch):
     monkeypatch.delenv("TRIALDASH_DEMO", raising=False)
-    at = sign_in(new_app().run(), "pi")
+    at = new_app().run()
+    assert demo_sidebar_warnings(at) == [] and demo_main_warnings(at) == []   # sign-in page
+    at = sign_in(at, "pi")
     assert at.session_state["role"] == "pi" and not at.error
     assert demo_sidebar_warnings(at) == []

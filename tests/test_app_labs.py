@@ -76,7 +76,8 @@ def test_edish_log_axes_reference_lines_quadrants_and_hy_law_named(app):
     assert scatter["x"]["scale"]["type"] == "log" and scatter["y"]["scale"]["type"] == "log"
     rules = [la for la in edish["layer"] if la["mark"]["type"] == "rule"]
     assert len(rules) == 2                       # the 3 x ULN and 2 x ULN lines
-    assert f"Potential Hy's law (ALT or AST > 3 × ULN and BILI > 2 × ULN on one date, post-baseline): {U4}" \
+    # the subject by its short site-subject ID (issue 14)
+    assert f"Potential Hy's law (ALT or AST > 3 × ULN and BILI > 2 × ULN on one date, post-baseline): {U4[-6:]}" \
         in [t.value for t in at.text]
     cases = frame(at, "HYLAWDT")
     assert cases[["USUBJID", "HYLAWDY", "HYAMTULN"]].values.tolist() == [[U4, 57, 3.25]]

@@ -179,3 +179,19 @@ def test_needs_attention_says_so_when_there_is_nothing(tmp_path, monkeypatch):
     at = page_opener(wh, write_users(tmp_path / "users.toml"), tmp_path / "access.log", monkeypatch)("home")
     assert "Nothing needs attention at the data cut." in texts(at)
     assert not [d for d in at.dataframe if "TOPIC" in d.value.columns]
+
+
+def test_selecting_a_status_board_row_opens_that_subjects_profile(app):
+    """A row of the board opens the subject's profile (pages/common.linked_table, the listings'
+    mechanism): select the last row, as the browser's row selection does, and the profile's heading
+    names the subject of that row (not the profile's default, the first subject)."""
+    at = app("home")
+    board = frame(at, "L12TEXT")
+    last = board.shape[0] - 1
+    wanted = board["USUBJID"].iloc[last]
+    assert wanted != sorted(board["USUBJID"])[0]     # not the profile's default subject
+    at.session_state["tbl_status_board"] = {"selection": {"rows": [last], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Subject profile"
+    assert at.subheader[0].value == wanted

@@ -108,7 +108,7 @@ def test_efficacy_endpoints_with_denominators(app):
     # week 24: 02-001 due and Y; 01-001 and 01-002 not yet due -> 1 / 1 (100%)
     assert metric(at, "LLDAS at week 24") == "1 / 1 (100%)"
     assert "Not yet due: 2 (shown, not counted as failures) · FAS 3" in texts(at)
-    assert len(chart_specs(at)) == 2  # the criteria grid and SLEDAI-2K over time
+    assert len(chart_specs(at)) == 7  # the criteria grid (LLDAS, C1-C5: one chart each) and SLEDAI-2K over time
 
 
 def test_efficacy_displays_show_the_full_analysis_set_only_R_ENDPOINT(app):
@@ -119,7 +119,7 @@ def test_efficacy_displays_show_the_full_analysis_set_only_R_ENDPOINT(app):
     table = next(d.value for d in at.dataframe if "LLDASFL" in d.value.columns)
     assert sorted(set(table["USUBJID"])) == [U1, U4]
     charts = chart_rows(at)
-    assert len(charts) == 2                          # the criteria grid and SLEDAI-2K over time
+    assert len(charts) == 7       # the criteria grid (LLDAS, C1-C5: one chart each) and SLEDAI-2K over time
     for rows in charts:
         shown = {r.get("USUBJID") for r in rows}
         assert U1 in shown and U4 in shown and U3 not in shown
@@ -302,8 +302,8 @@ def test_overview_counts_saes_and_aesis_since_the_previous_load(app, tmp_path, m
     monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
     at = sign_in(new_app().run(), "pi")
     # the label was shortened for 1024 px (issue 14): "new or newly serious" is now its help text
-    assert metric(at, "Serious AEs new since the reference") == "1"
-    assert metric(at, "AESIs new since the reference") == "1"
+    assert metric(at, "Serious AEs new") == "1"
+    assert metric(at, "AESIs new") == "1"
     assert "accepted load run-1" in texts(at) and "data cuts 01: 2024-03-31" in texts(at)
 
 

@@ -66,7 +66,7 @@ def test_resending_only_site_02_with_one_new_sae_counts_one(tmp_path, monkeypatc
     open_page = page_opener(wh, write_users(tmp_path / "users.toml"), tmp_path / "access.log", monkeypatch)
     at = open_page("home", role="monitor")
     # the label was shortened for 1024 px (issue 14): "new or newly serious" is now its help text
-    assert metric(at, "Serious AEs new since the reference") == "1"
+    assert metric(at, "Serious AEs new") == "1"
     assert first.run_id in [m.value for m in at.caption if "accepted load" in m.value][0]
     new = queries.ae_changes(first.run_id)
     assert [(r["USUBJID"][-6:], r["AEDECOD"], r["CHANGE"]) for r in new.iter_rows(named=True)] == [

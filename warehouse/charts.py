@@ -49,7 +49,9 @@ def subject_timeline(psl: pl.DataFrame, ex: pl.DataFrame, ae: pl.DataFrame,
     """One subject on one study-day axis: the PSL-equivalent dose as steps (queries.psl_curve),
     SLEDAI-2K and LLDAS at visits when ``visits`` (queries.lldas_visits) is given (the PI's
     profile; the committee packet leaves them out), infusions as ticks (queries.infusions) and
-    adverse events coloured by grade (queries.adverse_events). None when there is nothing to draw."""
+    adverse events at their onset study day (ASTDY), coloured by CTCAE grade, serious ones as
+    diamonds (ae_marks; queries.adverse_events). Every panel on the one study-day ``domain``
+    (day_domain). None when there is nothing to draw."""
     day_min, day_max = domain or day_domain(psl["ADY"], ae["ASTDY"], ex["ADY"],
                                             visits["ADY"] if visits is not None else None)
     x = alt.X("ADY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max]))
@@ -73,12 +75,12 @@ def subject_timeline(psl: pl.DataFrame, ex: pl.DataFrame, ae: pl.DataFrame,
             x=x, color=alt.Color("MISSFL:N", title="Infusion missed", scale=alt.Scale(
                 domain=["N", "Y"], range=["black", "#c62828"])),
             tooltip=["AVISIT", "ADT", "EXDOSE"]), width, height=30, title="Infusions"))
-    if ae.height:
-        charts.append(_sized(alt.Chart(ae).mark_point(filled=True, size=60).encode(
-            x=alt.X("ASTDY:Q", title="Study day", scale=alt.Scale(domain=[day_min, day_max])),
-            y=alt.Y("AEDECOD:N", title=None), color=alt.Color("AETOXGR:O", title="Grade"),
-            shape=alt.Shape("AESER:N", title="Serious"),
-            tooltip=["AEDECOD", "AETERM", "AETOXGR", "ASTDT"]), width, height=max(80, 18 * ae["AEDECOD"].n_unique())))
+    onset = ae.filter(pl.col("ASTDY").is_not_null())
+    if onset.height:
+        charts.append(_sized(ae_marks(onset, alt.X("ASTDY:Q", title="Study day (onset)",
+                                                   scale=alt.Scale(domain=[day_min, day_max])),
+                                      alt.Y("AEDECOD:N", title=None)),
+                             width, height=max(80, 18 * onset["AEDECOD"].n_unique()), title="Adverse events"))
     if not charts:
         return None
     return alt.vconcat(*charts).resolve_scale(color="independent", shape="independent")
@@ -134,16 +136,101 @@ def edish(points: pl.DataFrame, quadrants: pl.DataFrame, multiples: dict, width:
     return _sized(alt.layer(dots, named, vline, hline), width)
 
 
+# CTCAE grade -> colour: one fixed scale (the domain is always all five grades, so a grade keeps
+# its colour whichever grades a subject or a site has), distinct hues, darker as the grade rises.
+AE_GRADE_COLOURS = {"Grade 1": "#1e88e5", "Grade 2": "#fdd835", "Grade 3": "#fb8c00",
+                    "Grade 4": "#d32f2f", "Grade 5": "#212121"}
+AE_SERIOUS_SHAPES = {"Serious": "diamond", "Not serious": "circle"}
+AE_SERIOUS_SIZES = {"Serious": 200, "Not serious": 90}    # a diamond drawn as large as it matters
+FLAG_COLOURS = {"Y": "#2e7d32", "N": "#c62828", "missing": "#bdbdbd"}    # LLDAS / criterion met
+
+
+def ae_marks(ae: pl.DataFrame, x: alt.X, y: alt.Y) -> alt.Chart:
+    """Adverse events as points at ``x`` (their onset study day) on row ``y``: colour = CTCAE grade
+    (AE_GRADE_COLOURS, fixed domain, legend "CTCAE grade"), shape = serious or not
+    (AE_SERIOUS_SHAPES, legend "Seriousness"): the same marks on the Safety page's timeline, the
+    subject profile and the packet."""
+    shown = ae.with_columns(
+        pl.format("Grade {}", pl.col("AETOXGR")).alias("grade"),
+        pl.when(pl.col("AESER") == "Y").then(pl.lit("Serious")).otherwise(pl.lit("Not serious")).alias("seriousness"),
+        pl.col("USUBJID").str.slice(-6).alias("subject"))
+    return alt.Chart(shown).mark_point(filled=True, opacity=0.9, stroke="black", strokeWidth=0.5).encode(
+        x=x, y=y,
+        color=alt.Color("grade:N", title="CTCAE grade", scale=alt.Scale(
+            domain=list(AE_GRADE_COLOURS), range=list(AE_GRADE_COLOURS.values()))),
+        shape=alt.Shape("seriousness:N", title="Seriousness", scale=alt.Scale(
+            domain=list(AE_SERIOUS_SHAPES), range=list(AE_SERIOUS_SHAPES.values()))),
+        size=alt.Size("seriousness:N", legend=None, scale=alt.Scale(
+            domain=list(AE_SERIOUS_SIZES), range=list(AE_SERIOUS_SIZES.values()))),
+        tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AEDECOD", title="Preferred term"),
+                 alt.Tooltip("AETERM", title="Verbatim term"), alt.Tooltip("AETOXGR", title="Grade"),
+                 alt.Tooltip("seriousness", title="Seriousness"), alt.Tooltip("ASTDY", title="Onset day"),
+                 alt.Tooltip("ASTDT", title="Onset"), alt.Tooltip("AENDT", title="End")])
+
+
 def ae_timeline(ae: pl.DataFrame, ex: pl.DataFrame, width: int | None = None):
-    """Every subject's adverse events (onset to end, coloured by grade) against their infusions
-    (black ticks), by date."""
+    """Every subject's adverse events at their onset study day (ae_marks: colour = grade, diamond =
+    serious) and their infusions (black ticks at the infusion's study day) on one study-day axis
+    (day_domain), one row per subject (site-subject ID)."""
     short = pl.col("USUBJID").str.slice(-6).alias("subject")  # site-subject, e.g. 01-003
-    aes = alt.Chart(ae.filter(pl.col("ASTDY").is_not_null()).with_columns(
-        pl.col("AENDT").fill_null(pl.col("ASTDT")), short)).mark_bar(height=8).encode(
-        x=alt.X("ASTDT:T", title="Date"), x2="AENDT:T", y=alt.Y("subject:N", title=None),
-        color=alt.Color("AETOXGR:O", title="Grade"),
-        tooltip=["USUBJID", "AEDECOD", "AETERM", "AETOXGR", "ASTDT"])
-    inf = alt.Chart(ex.filter(pl.col("ADT").is_not_null()).with_columns(short)).mark_tick(
-        color="black", thickness=2).encode(x="ADT:T", y="subject:N",
-                                           tooltip=["USUBJID", "AVISIT", "ADT", "EXDOSE"])
-    return _sized(aes + inf, width)
+    onset = ae.filter(pl.col("ASTDY").is_not_null())
+    given = ex.filter(pl.col("ADY").is_not_null()).with_columns(short)
+    domain = day_domain(onset["ASTDY"], given["ADY"])
+    y = alt.Y("subject:N", title=None)
+    aes = ae_marks(onset, alt.X("ASTDY:Q", title="Study day (day 1 = first infusion)",
+                                scale=alt.Scale(domain=domain)), y)
+    inf = alt.Chart(given).mark_tick(color="black", thickness=2, opacity=0.6).encode(
+        x=alt.X("ADY:Q", scale=alt.Scale(domain=domain)), y=y,
+        tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AVISIT", title="Visit"),
+                 alt.Tooltip("ADY", title="Study day"), alt.Tooltip("ADT", title="Date"),
+                 alt.Tooltip("EXDOSE", title="Dose (mg)")])
+    return _sized(alt.layer(inf, aes), width)
+
+
+def sledai_multiples(visits: pl.DataFrame, columns: int = 3, width: int = 140) -> alt.FacetChart:
+    """SLEDAI-2K over study day (queries.lldas_visits), one small panel per subject (site-subject
+    ID, wrapped ``columns`` a row) on shared axes: readable for ten subjects or more, where one
+    colour per subject would repeat. Points coloured by LLDAS at the visit, the legend below the
+    panels. Three panels of 140 px a row (about 530 px in all) fit the page's content at 1024 px
+    with the sidebar open (about 575 px; tests/test_browser_narrow.py)."""
+    shown = visits.filter(pl.col("ADY").is_not_null()).with_columns(
+        pl.col("USUBJID").str.slice(-6).alias("subject"), pl.col("LLDASFL").fill_null("missing"))
+    x = alt.X("ADY:Q", title="Study day")
+    y = alt.Y("SLEDAI:Q", title="SLEDAI-2K", axis=alt.Axis(format="d", tickMinStep=1))
+    line = alt.Chart().mark_line(color="#607d8b").encode(x=x, y=y)
+    dots = alt.Chart().mark_point(filled=True, size=40).encode(
+        x=x, y=y, color=alt.Color("LLDASFL:N", title="LLDAS at the visit", scale=alt.Scale(
+            domain=list(FLAG_COLOURS), range=list(FLAG_COLOURS.values())),
+            legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AVISIT", title="Visit"),
+                 alt.Tooltip("ADT", title="Date"), alt.Tooltip("SLEDAI", title="SLEDAI-2K"),
+                 alt.Tooltip("LLDASFL", title="LLDAS")])
+    return alt.layer(line, dots, data=shown).properties(width=width, height=110).facet(
+        facet=alt.Facet("subject:N", title=None, header=alt.Header(labelFontWeight="bold")),
+        columns=columns)
+
+
+LLDAS_PANELS = ("LLDAS", "C1", "C2", "C3", "C4", "C5")
+
+
+def lldas_grid(grid: pl.DataFrame, width: int = 200) -> list[alt.Chart]:
+    """The subject x visit grid of LLDAS and each criterion C1-C5 (the Efficacy page's unpivoted
+    queries.lldas_visits: USUBJID, AVISIT, VISITNUM, criterion, flag), one chart per panel so the
+    page can wrap them to the screen's width; every panel says met Y / N / missing in the same
+    colours and names its criterion in its title."""
+    shown = grid.with_columns(pl.col("USUBJID").str.slice(-6).alias("subject"))   # site-subject
+    out = []
+    for name in LLDAS_PANELS:
+        one = shown.filter(pl.col("criterion") == name)
+        if not one.height:
+            continue
+        out.append(alt.Chart(one).mark_rect(stroke="white").encode(
+            x=alt.X("AVISIT:N", sort=alt.EncodingSortField("VISITNUM"), title=None),
+            y=alt.Y("subject:N", title=None),
+            color=alt.Color("flag:N", title="Met", scale=alt.Scale(
+                domain=list(FLAG_COLOURS), range=list(FLAG_COLOURS.values())),
+                legend=alt.Legend(orient="bottom", direction="vertical") if not out else None),  # one, under panel 1
+            tooltip=[alt.Tooltip("USUBJID", title="Subject"), alt.Tooltip("AVISIT", title="Visit"),
+                     alt.Tooltip("criterion", title="Criterion"), alt.Tooltip("flag", title="Met")])
+            .properties(width=width, title=name))
+    return out
