@@ -200,6 +200,36 @@ def warehouse_copy(site01_warehouse, tmp_path) -> Path:
     return dest / site01_warehouse.name
 
 
+DEMO_EXPORTS = PROJECT_ROOT / "demo" / "exports"
+
+
+def copy_warehouse(wh: Path, dest: Path) -> Path:
+    """A private copy of warehouse ``wh`` with everything of its folder (run log, archive,
+    packets) under the new folder ``dest``; returns the copy's warehouse file."""
+    shutil.copytree(wh.parent, dest, symlinks=True)
+    return dest / wh.name
+
+
+@pytest.fixture(scope="session")
+def demo_cli_warehouse(tmp_path_factory) -> Path:
+    """The committed demo trial as `make run` loads it: `python -m etl load demo/exports/*` by
+    the real command line, once per session (read-only: tests copy it with ``copy_warehouse``).
+
+    The data team's order, validate then load: the validation runs in this process (Great
+    Expectations starts once per session), and the command-line load reuses its recorded result
+    (the same CSV SHA-256s, suites and version: etl.validate.reusable_run), as a load right after
+    `python -m etl validate` does."""
+    from etl.load import validate_only
+
+    wh = tmp_path_factory.mktemp("demo_cli") / "demo.duckdb"
+    sites = sorted(DEMO_EXPORTS.iterdir())
+    checked = validate_only(sites, wh)
+    assert checked.outcome == "valid", [str(p) for p in checked.problems]
+    done = run_etl("load", *map(str, sites), "--warehouse", str(wh))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return wh
+
+
 # --- the real command line ---------------------------------------------------------------------
 
 def etl_env(**extra: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_warehouse
 from tests.demo_csv import demo_rows as rows
 from tests.app_fixtures import page_opener, texts, write_users
 
@@ -96,13 +97,10 @@ def expected_week12() -> dict[str, tuple[str, object]]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from etl.load import load_exports
-
+def demo(demo_cli_warehouse, tmp_path_factory):
+    """The demo trial loaded by the real ETL (a private copy of the session's)."""
     d = tmp_path_factory.mktemp("demo_overview")
-    wh = d / "demo.duckdb"
-    result = load_exports(sorted(DEMO.iterdir()), wh)
-    assert result.outcome == "loaded", [str(p) for p in result.problems]
+    wh = copy_warehouse(demo_cli_warehouse, d / "wh")
     return wh, write_users(d / "users.toml")
 
 

@@ -20,7 +20,7 @@ import pytest
 
 import warehouse as wh_paths
 from etl import runlog
-from etl.load import PAUSE_STAGES, load_exports
+from etl.load import PAUSE_STAGES, load_exports, validate_only
 from tests.conftest import (PROJECT_ROOT, copy_export_as_site, csv_row_counts, etl_env,
                             site_counts, snapshot)
 
@@ -61,6 +61,12 @@ def sdtm_counts(wh: Path) -> dict:
 
 
 def start_load(export: Path, wh: Path, stage: str, resume: Path | None = None) -> subprocess.Popen:
+    """`python -m etl load EXPORT` in a real process that pauses at ``stage``. As the data team
+    works, the export is validated first (``etl.load.validate_only``, in this process, where
+    Great Expectations already runs), so the load process reuses that recorded validation
+    (etl.validate.reusable_run) and spends its time on the stages under test."""
+    checked = validate_only([export], wh)
+    assert checked.outcome == "valid", [str(p) for p in checked.problems]
     env = etl_env(TRIALDASH_TEST_PAUSE_AT=stage)
     if resume is not None:
         env["TRIALDASH_TEST_RESUME_FILE"] = str(resume)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from tests.conftest import copy_warehouse
 from tests.demo_csv import demo_rows
 
 pytestmark = pytest.mark.browser
@@ -59,14 +60,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_warehouse(tmp_path_factory) -> Path:
-    """The demo trial loaded by the real command line, as `make run` does."""
-    wh = tmp_path_factory.mktemp("browser") / "demo.duckdb"
-    sites = [str(p) for p in sorted(DEMO.iterdir())]
-    done = subprocess.run([sys.executable, "-m", "etl", "load", *sites, "--warehouse", str(wh)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return wh
+def demo_warehouse(demo_cli_warehouse, tmp_path_factory) -> Path:
+    """The demo trial loaded by the real command line, as `make run` does (a private copy of the
+    session's: tests/conftest.py demo_cli_warehouse)."""
+    return copy_warehouse(demo_cli_warehouse, tmp_path_factory.mktemp("browser") / "wh")
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from synth import corrupt_variants, generate_trial
+from tests.conftest import copy_warehouse
 from tests.delivery_fixtures import NEW_CUT, site02_redelivery
 from tests.test_browser import (ARTIFACTS, CHROMIUM, DEMO, ROOT, _free_port,  # noqa: F401
                                 browser_context_args, browser_type_launch_args, sign_in)
@@ -42,13 +43,10 @@ TIMEOUT = 240_000   # a validation or a load on a loaded 2-core machine
 
 
 @pytest.fixture(scope="module")
-def team_warehouse(tmp_path_factory) -> Path:
-    wh = tmp_path_factory.mktemp("datateam") / "trial.duckdb"
-    done = subprocess.run([sys.executable, "-m", "etl", "load", str(DEMO / "site01"),
-                           str(DEMO / "site02"), "--warehouse", str(wh)],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return wh
+def team_warehouse(demo_cli_warehouse, tmp_path_factory) -> Path:
+    """The demo trial (sites 01 and 02) loaded by the real command line: a private copy of the
+    session's (tests/conftest.py demo_cli_warehouse)."""
+    return copy_warehouse(demo_cli_warehouse, tmp_path_factory.mktemp("datateam") / "wh")
 
 
 @pytest.fixture(scope="module")

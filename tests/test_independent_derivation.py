@@ -3,7 +3,7 @@ R-PSL, R-LLDAS, R-ENDPOINT, R-AE), compared with the warehouse the real ETL buil
 exports.
 
 This is a deliberately separate second implementation: plain Python (csv + datetime), no import
-from etl.* or warehouse.*. Every weight, factor and threshold below is re-typed from
+from etl.* or warehouse.* (only the fixture that builds the warehouse under test runs the ETL). Every weight, factor and threshold below is re-typed from
 ../shared/spec/clinical-rules.md, so a wrong number in etl/contract.py would show up here.
 The expected values come only from the raw files in demo/exports/site01 and demo/exports/site02;
 the warehouse is read (read-only) only for the values under test.
@@ -172,12 +172,9 @@ def _rows(con, sql: str) -> list[dict]:
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def load_warehouse(folders: list[Path], tmp_wh: Path) -> dict[str, list[dict]]:
-    """Load the sites with the real command line; read the adam tables read-only."""
-    done = subprocess.run([sys.executable, "-m", "etl", "load", *map(str, folders), "--warehouse", str(tmp_wh)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    con = duckdb.connect(str(tmp_wh), read_only=True)
+def read_adam(wh: Path) -> dict[str, list[dict]]:
+    """The adam tables of a warehouse the real ETL built, read read-only."""
+    con = duckdb.connect(str(wh), read_only=True)
     try:
         return {t: _rows(con, f"SELECT * FROM adam.{t}")
                 for t in ("adsl", "adlldas", "adpslwk", "adeff", "adae")}
@@ -186,9 +183,17 @@ def load_warehouse(folders: list[Path], tmp_wh: Path) -> dict[str, list[dict]]:
 
 
 @pytest.fixture(scope="module")
-def wh(trial, tmp_path_factory) -> dict[str, list[dict]]:
-    """Both sites of the trial loaded once per module by the real ETL."""
-    return load_warehouse(trial[1], tmp_path_factory.mktemp("independent") / "trial.duckdb")
+def wh(trial, demo_cli_warehouse, tmp_path_factory) -> dict[str, list[dict]]:
+    """Both sites of the trial loaded by the real ETL: the demo by the command line, as `make run`
+    does (the session's warehouse, tests/conftest.py), the branch trial by ``etl.load``."""
+    if trial[0] == "demo":
+        return read_adam(demo_cli_warehouse)
+    from etl.load import load_exports
+
+    tmp_wh = tmp_path_factory.mktemp("independent") / "trial.duckdb"
+    done = load_exports(trial[1], tmp_wh)
+    assert done.outcome == "loaded", (done.error, [str(p) for p in done.problems])
+    return read_adam(tmp_wh)
 
 
 def assert_same(expected: dict, got: dict, what: str) -> None:

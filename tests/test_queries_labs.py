@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.app_fixtures import U1, U4, build_warehouse, write_run_log
+from tests.conftest import copy_warehouse
 from warehouse import queries
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "exports"
@@ -99,12 +100,9 @@ def demo_neutropenia() -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def demo_wh(tmp_path_factory):
-    from etl.load import load_exports
-    wh = tmp_path_factory.mktemp("demo_labs") / "demo.duckdb"
-    result = load_exports(sorted(DEMO.iterdir()), wh)
-    assert result.outcome == "loaded", [str(p) for p in result.problems]
-    return wh
+def demo_wh(demo_cli_warehouse, tmp_path_factory):
+    """The demo trial loaded by the real ETL (a private copy of the session's)."""
+    return copy_warehouse(demo_cli_warehouse, tmp_path_factory.mktemp("demo_labs") / "wh")
 
 
 def test_demo_neutropenia_count_agrees_with_the_raw_csv(demo_wh, monkeypatch):

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import PROJECT_ROOT, edit_csv, read_csv
+from etl.load import load_exports
+from tests.conftest import PROJECT_ROOT, copy_warehouse, edit_csv, read_csv
 
 DEMO = PROJECT_ROOT / "demo" / "exports"
 USUBJID_RE = re.compile(r"jRCTs031230358-\d\d-\d\d\d")
@@ -100,16 +101,14 @@ def section(pages: list[str], start: str, end: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def trial(tmp_path_factory):
+def trial(demo_cli_warehouse, tmp_path_factory):
     """The demo loaded as `make run` does, then packet 1 written by the command line; then a second
     delivery of site 02 (one new SAE, one grade increase) loaded and packet 2 written --since 1."""
     d = tmp_path_factory.mktemp("committee")
-    wh = d / "wh" / "demo.duckdb"
+    wh = copy_warehouse(demo_cli_warehouse, d / "wh")     # the demo as `make run` loads it
     import os
     env = {**os.environ, "TRIALDASH_ACCESS_LOG": str(d / "access.log")}
     env.pop("TRIALDASH_WAREHOUSE", None)
-    done = run("etl", "load", str(DEMO / "site01"), str(DEMO / "site02"), "--warehouse", str(wh), env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
     p1 = run("report", "packet", "--warehouse", str(wh), "--by", "dr-committee", env=env)
     assert p1.returncode == 0, p1.stdout + p1.stderr
     sha_at_p1 = hashlib.sha256(wh.read_bytes()).hexdigest()
@@ -128,8 +127,8 @@ def trial(tmp_path_factory):
             if r[header.index("USUBJID")].endswith("02-006") and r[header.index("AESEQ")] == "4":
                 r[header.index("AETOXGR")] = "3"
     edit_csv(site02 / "ae.csv", second_delivery)
-    done = run("etl", "load", str(site02), "--warehouse", str(wh), env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
+    second = load_exports([site02], wh)      # the ETL's load, in this process
+    assert second.outcome == "loaded", [str(p) for p in second.problems]
     p1_id = p1.stdout.strip().splitlines()[-1].split("/")[-2]
     p2 = run("report", "packet", "--warehouse", str(wh), "--since", p1_id, env=env)
     assert p2.returncode == 0, p2.stdout + p2.stderr
