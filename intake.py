@@ -16,7 +16,9 @@ is stored, validated and loaded by exactly what the command line runs.
   the valid run was made on (``validated.json``) and the one the page holds.
 
 A refused or abandoned upload never touches the warehouse (only ``load`` does, through the CLI's
-atomic build-and-swap).
+atomic build-and-swap). An upload's folder is removed once it is loaded (the archive keeps the
+loaded export, the run log its report); one left behind (refused, or never loaded) is removed by
+the next upload once nothing was written to it for ``ABANDONED_AFTER_SECONDS``.
 """
 from __future__ import annotations
 
@@ -26,9 +28,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +44,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MANIFEST = "manifest.json"
 VALIDATED = "validated.json"
 EXPORT_FOLDER = "export"          # the folder the CSV files of an upload are written to
+ABANDONED_AFTER_SECONDS = 24 * 3600   # an upload untouched this long is swept by the next one
 
 
 class UploadRefused(ValueError):
@@ -111,12 +116,37 @@ def _write(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def sweep(warehouse: Path, now: float | None = None) -> list[str]:
+    """Remove the upload folders nothing was written to for ``ABANDONED_AFTER_SECONDS`` (by the
+    folder's modification time; ``now``: seconds since the epoch, default the clock). Returns the
+    upload ids removed. Only folders directly under ``uploads_dir`` are touched, never a link."""
+    root = uploads_dir(warehouse)
+    if not root.is_dir():
+        return []
+    now = time.time() if now is None else now
+    removed = []
+    for folder in sorted(root.iterdir()):
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        if now - folder.stat().st_mtime > ABANDONED_AFTER_SECONDS:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
+def discard(upload: Upload) -> None:
+    """Remove the upload's own folder (after a load: the archive holds the loaded export)."""
+    shutil.rmtree(upload.folder, ignore_errors=True)
+
+
 def store(files: list[tuple[str, bytes]], warehouse: Path) -> Upload:
-    """Check the upload (``check``) and write it into its own new folder (module docstring)."""
+    """Check the upload (``check``) and write it into its own new folder (module docstring);
+    abandoned uploads are swept first (``sweep``)."""
     check(files)
     root = uploads_dir(warehouse)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(root, 0o700)
+    sweep(warehouse)
     upload_id = secrets.token_hex(8)
     folder = _private_dir(root / upload_id)
     names = sorted(n for n, _ in files)
@@ -184,7 +214,10 @@ def load(upload: Upload, validated_digest: str, warehouse: Path, user: str,
     if not validated or not (validated.get("digest") == on_disk == validated_digest == upload.digest):
         raise UploadRefused("load refused: these bytes are not the ones validated; validate the "
                             "upload again")
-    return _run_cli("load", upload, warehouse, user, progress)
+    run = _run_cli("load", upload, warehouse, user, progress)
+    if run.outcome == "loaded":
+        discard(upload)
+    return run
 
 
 def problem_rows(upload: Upload, problems: list[dict]) -> list[dict]:
