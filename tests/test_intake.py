@@ -134,7 +134,7 @@ def test_an_unsafe_zip_is_refused_by_the_etl_reader_and_nothing_leaves_the_uploa
     assert not any(p.name == "escaped.csv" for p in warehouse_copy.parent.parent.rglob("escaped.csv"))
 
 
-# --- load only the validated bytes -------------------------------------------------------------
+# --- load only the validated bytes; the folder is removed once loaded ------------------------------
 
 def test_load_refuses_bytes_changed_after_validation_then_loads_the_validated_ones(warehouse_copy, site02):
     before_sha, before_tree = sha(warehouse_copy), tree(warehouse_copy.parent)
@@ -159,4 +159,23 @@ def test_load_refuses_bytes_changed_after_validation_then_loads_the_validated_on
     assert loaded.outcome == "loaded", loaded.output
     assert query(warehouse_copy, "SELECT SITEID FROM sdtm.exports ORDER BY 1") == [("01",), ("02",)]
     assert loaded.record["user"] == "data"                          # the app user, not the OS one
+    assert not upload.folder.exists()                                # removed once loaded
+    assert list(intake.uploads_dir(warehouse_copy).iterdir()) == []
 
+
+def test_abandoned_uploads_are_swept_by_age_and_by_the_next_upload(warehouse_copy, site02):
+    """Clock injected: folders' modification times are set back, nothing sleeps. Bound 24 h
+    (intake.ABANDONED_AFTER_SECONDS): 24 h + 1 s untouched is swept, 24 h - 1 s is kept."""
+    files = export_files(site02)
+    old, recent = intake.store(files, warehouse_copy), intake.store(files, warehouse_copy)
+    now = time.time()
+    os.utime(old.folder, (now, now - intake.ABANDONED_AFTER_SECONDS - 1))
+    os.utime(recent.folder, (now, now - intake.ABANDONED_AFTER_SECONDS + 1))
+
+    assert intake.sweep(warehouse_copy, now=now) == [old.upload_id]
+    assert not old.folder.exists() and recent.folder.is_dir()
+
+    os.utime(recent.folder, (now, now - intake.ABANDONED_AFTER_SECONDS - 1))
+    third = intake.store(files, warehouse_copy)                       # sweeps before storing
+    assert not recent.folder.exists() and third.folder.is_dir()
+    assert [p.name for p in intake.uploads_dir(warehouse_copy).iterdir()] == [third.upload_id]
