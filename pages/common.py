@@ -29,6 +29,7 @@ import auth
 from warehouse.charts import count_axis  # noqa: F401  (the pages' count axis, re-exported)
 from warehouse.study import STUDY_TITLE, STUDYID, TARGET_ENROLLED
 from warehouse import labels, queries, tables, warehouse_path
+from warehouse.times import local_time
 
 # key -> (script, title, icon, roles). The navigation of a role lists exactly its pages (issue 6).
 PAGES: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
@@ -117,7 +118,7 @@ def header(title: str, *, need_warehouse: bool = True) -> None:
     refreshed = queries.last_refreshed()
     parts = [f"Site {r['SITEID']}: data cut {r['DATACUT']}" for r in cuts.iter_rows(named=True)]
     if refreshed:
-        parts.append(f"Warehouse last refreshed {refreshed:%Y-%m-%d %H:%M}")
+        parts.append(f"Warehouse last refreshed {local_time(refreshed)}")
     st.caption(" · ".join(parts or ["No site loaded"]))
     sites = selected_sites()
     if sites:

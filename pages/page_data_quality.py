@@ -9,6 +9,7 @@ import streamlit as st
 from pages.common import download, page_setup, table
 from pages.deliveries import delivery_panels, intake_panel
 from warehouse import queries
+from warehouse.times import local_time
 
 sites = page_setup("data_quality", need_warehouse=False)
 intake_panel()
@@ -29,7 +30,7 @@ st.subheader("Problems of the latest refused run")
 if run is None:
     st.write("No refused run in the run log.")
 else:
-    st.text(f"Run {run.get('run_id')} ({run.get('started_at')}): {problems.height} problems. "
+    st.text(f"Run {run.get('run_id')} ({local_time(run.get('started_at'))}): {problems.height} problems. "
             f"HTML report: {run['_report']}")
     refusal = queries.refused_deliveries().filter(pl.col("run_id") == run.get("run_id"))
     for r in refusal.iter_rows(named=True):

@@ -25,6 +25,13 @@ VALID_SITE01 = DATA_DIR / "valid_site01"   # hand-made valid export of site 01 (
 STUDYID = "jRCTs031230358"
 
 
+@pytest.fixture(autouse=True)
+def _trial_zone_default(monkeypatch):
+    """Tests see the trial's default zone (Asia/Tokyo, warehouse/times.py) whatever the machine's
+    environment says; a test that needs another sets TRIALDASH_TZ itself."""
+    monkeypatch.delenv("TRIALDASH_TZ", raising=False)
+
+
 # --- test data ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -52,7 +52,29 @@ def test_header_shows_study_data_cuts_and_refresh(app):
     t = texts(at)
     assert "jRCTs031230358 — Exploratory study for the usefulness of early introduction" in t
     assert "Site 01: data cut 2024-06-30 · Site 02: data cut 2024-08-31" in t
-    assert "Warehouse last refreshed 2024-09-01 09:05" in t
+    # audit.refresh holds 2024-09-01 09:05 UTC (tests/app_fixtures.py); Tokyo is UTC+9 all year:
+    # 09:05 + 9 h = 18:05, shown with the zone's name (warehouse/times.py, default Asia/Tokyo).
+    assert "Warehouse last refreshed 2024-09-01 18:05 (Asia/Tokyo)" in t
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "UTC"])
+def test_times_are_shown_in_the_configured_trial_zone(app, monkeypatch, zone):
+    """TRIALDASH_TZ moves every shown time: the header's refresh time and the run history's start
+    times, each computed here from the stored UTC with zoneinfo (not with warehouse/times.py)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setenv("TRIALDASH_TZ", zone)
+    utc = dt.datetime(2024, 9, 1, 9, 5, tzinfo=dt.timezone.utc)     # audit.refresh, app_fixtures
+    expected = f"{utc.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+    assert f"Warehouse last refreshed {expected}" in texts(app("home"))
+
+    # the run history: run-2 started 2024-09-01T09:00, run-3 2024-09-10T10:00 (UTC, app_fixtures)
+    at = app("data_quality", role="data")
+    [runs] = [d.value for d in at.dataframe if "run_id" in d.value.columns and "started_at" in d.value.columns]
+    want = {f"{dt.datetime(*t, tzinfo=dt.timezone.utc).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
+            for t in ((2024, 9, 1, 9, 0), (2024, 9, 10, 10, 0))}
+    assert set(runs["started_at"]) == want
 
 
 def test_overview_enrolled_primary_endpoint_and_safety_counts(app):

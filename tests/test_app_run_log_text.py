@@ -38,4 +38,5 @@ def test_run_log_values_are_shown_as_text_not_markdown(app):
     assert not [m for m in markdown if "attacker.invalid" in m]
     plain = "\n".join(t.value for t in at.text)
     assert f"by {HOSTILE_USER} on {HOSTILE_HOST}" in plain
-    assert f"Run {HOSTILE_RUN} (2024-09-20T10:00:00): 1 problems." in plain
+    # started 2024-09-20T10:00:00 UTC, shown in the trial's zone: Tokyo, UTC+9 -> 19:00
+    assert f"Run {HOSTILE_RUN} (2024-09-20 19:00 (Asia/Tokyo)): 1 problems." in plain

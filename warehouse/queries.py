@@ -27,6 +27,7 @@ from etl.contract import (CTCAE_GRADES, HY_LAW_AMINOTRANSFERASE_X_ULN, HY_LAW_BI
 from etl.derive.labs import EDISH_QUADRANTS
 from warehouse import access, packets_dir, runs_dir, tables, warehouse_path
 from warehouse.access import readable_by
+from warehouse.times import local_time
 
 Sites = tuple[str, ...] | None
 
@@ -595,10 +596,13 @@ def run_log() -> list[dict]:
 
 @readable_by(*access.DATA_QUALITY)
 def run_history() -> pl.DataFrame:
-    """One row per run: who, when, outcome, files, problems, report path."""
+    """One row per run: who, when (started / finished in the trial's zone, labelled with it:
+    warehouse/times.py), outcome, files, problems, report path."""
     rows = [{
-        "run_id": r.get("run_id"), "command": r.get("command"), "started_at": r.get("started_at"),
-        "finished_at": r.get("finished_at"), "user": r.get("user"), "host": r.get("host"),
+        "run_id": r.get("run_id"), "command": r.get("command"),
+        "started_at": local_time(r.get("started_at")) or None,
+        "finished_at": local_time(r.get("finished_at")) or None,
+        "user": r.get("user"), "host": r.get("host"),
         "outcome": r.get("outcome"),
         "files": sum(len(e.get("files") or []) for e in r.get("exports") or []),
         "exports": ", ".join(str(e.get("source") or e.get("export") or e.get("siteid") or "")
@@ -876,7 +880,7 @@ def ae_references() -> list[dict]:
                       f"{cuts[m['run_id']]})"}
             for m in packets() if m.get("run_id") in cuts]
     refs += [{"key": f"load:{r['RUN_ID']}", "kind": "load", "run_id": r["RUN_ID"],
-              "label": f"accepted load {r['RUN_ID']} (loaded {r['LOADED_AT']:%Y-%m-%d %H:%M} UTC; "
+              "label": f"accepted load {r['RUN_ID']} (loaded {local_time(r['LOADED_AT'])}; "
                        f"data cuts {r['CUTS']})"}
              for r in loads.iter_rows(named=True) if r["RUN_ID"] != current]
     return refs
@@ -941,8 +945,6 @@ def _all_runs() -> list[dict]:
 def refused_deliveries() -> pl.DataFrame:
     """Every refused site export, newest first, with its status: 'open', or 'resolved' by the
     later accepted load of that site (run id and time)."""
-    from warehouse.times import local_time
-
     rows = [{"site": r["site"], "data_cut": r["data_cut"], "run_id": r["run_id"],
              "command": r["command"], "refused_at": local_time(r["started_at"]), "user": r["user"],
              "host": r["host"], "problems": r["problems"],
@@ -978,8 +980,6 @@ def _live_deliveries() -> pl.DataFrame:
 def delivery_status() -> pl.DataFrame:
     """One row per site: the live delivery (data cut, run, loaded at in the trial's zone, loaded
     by, host) and the newest refused delivery not yet replaced, if any (its data cut and run)."""
-    from warehouse.times import local_time
-
     live = {r["SITEID"]: r for r in _live_deliveries().iter_rows(named=True)}
     refused = _open_refusals()
     rows = []
@@ -1030,8 +1030,6 @@ def deliveries() -> pl.DataFrame:
     """Every accepted delivery, newest first, with what it changed against the site's previous
     one (COMPARED 'N': the site's first delivery, nothing to compare); LOADED_AT in the trial's
     zone."""
-    from warehouse.times import local_time
-
     df = _audit_q("SELECT * FROM audit.deliveries ORDER BY LOADED_AT DESC, SITEID",
                   {**DELIVERY_SCHEMA, "LOADED_AT": pl.Datetime("us")})
     return df.with_columns(pl.col("LOADED_AT").map_elements(local_time, return_dtype=pl.String))
