@@ -17,6 +17,7 @@ from report.fonts import FontMissing
 from report.packet import PACKET_ROLES, PacketError, issue
 from warehouse import charts, queries, tables
 from warehouse.labels import short_subject
+from warehouse.times import local_time
 
 sites = page_setup("safety")
 
@@ -62,7 +63,8 @@ if role in PACKET_ROLES:                # the page is theirs only; checked again
         st.caption("No packet issued yet.")
     for m in packets:
         cuts = ", ".join(f"site {s} {c['data_cut']}" for s, c in sorted(m.get("data_cuts", {}).items()))
-        st.text(f"Packet {m['packet_id']} · issued {m.get('created_at')} by {m.get('created_by')} · "
+        st.text(f"Packet {m['packet_id']} · issued {local_time(m.get('created_at'))} "
+                f"by {m.get('created_by')} · "
                 f"data cuts {cuts} · load {m.get('run_id')} · since "
                 f"{m.get('reference_packet') or '–'} · PDF SHA-256 {m.get('pdf_sha256')}")
         if not os.path.isfile(m["_pdf"]):

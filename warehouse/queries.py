@@ -876,8 +876,8 @@ def ae_references() -> list[dict]:
     cuts = dict(zip(loads["RUN_ID"], loads["CUTS"]))
     current = current_run()
     refs = [{"key": f"packet:{m['packet_id']}", "kind": "packet", "run_id": m["run_id"],
-             "label": f"committee packet {m['packet_id']} (issued {m.get('created_at')}; data cuts "
-                      f"{cuts[m['run_id']]})"}
+             "label": f"committee packet {m['packet_id']} (issued "
+                      f"{local_time(m.get('created_at'))}; data cuts {cuts[m['run_id']]})"}
             for m in packets() if m.get("run_id") in cuts]
     refs += [{"key": f"load:{r['RUN_ID']}", "kind": "load", "run_id": r["RUN_ID"],
               "label": f"accepted load {r['RUN_ID']} (loaded {local_time(r['LOADED_AT'])}; "
