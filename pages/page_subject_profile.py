@@ -4,6 +4,7 @@ import streamlit as st
 
 from pages.common import last_observed, page_setup, table
 from warehouse import charts, queries
+from warehouse.labels import short_subject
 
 sites = page_setup("subject")
 subjects = queries.subjects(sites)
@@ -26,11 +27,11 @@ def _picked() -> None:
     st.query_params["subject"] = st.session_state[PICK]
 
 
-subject = st.selectbox("Subject", subjects, key=PICK, on_change=_picked)
+subject = st.selectbox("Subject", subjects, key=PICK, on_change=_picked, format_func=short_subject)
 st.query_params["subject"] = subject
 
 s = queries.adsl(usubjid=subject).row(0, named=True)
-st.subheader(subject)
+st.subheader(short_subject(subject), help=f"USUBJID {subject}")   # the short ID; full in help
 c = st.columns([3, 2, 3, 2])   # the status and the last observed day are the long values
 c[0].metric("Status", s["SUBJSTAT"] or "–")
 c[1].metric("First infusion (day 1)", str(s["TRTSDT"] or "–"))

@@ -322,7 +322,7 @@ def test_efficacy_url_is_refused_outside_the_pi_role(page, server, user):
 
 
 def _heading(page) -> str:
-    """The subject profile's heading (st.subheader: the subject's USUBJID)."""
+    """The subject profile's heading (st.subheader: the subject's short ID, e.g. 01-003)."""
     h = page.locator('[data-testid="stMain"] h3').first
     h.wait_for(timeout=60_000)
     return h.inner_text().strip()
@@ -349,10 +349,10 @@ def test_picking_three_subjects_in_a_row_shows_each_one(page, server):
     open_page(page, "Subject profile", "14-subject-first")
     for i, pick in enumerate(picks):
         page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Subject").click()
-        page.get_by_role("option", name=pick, exact=True).click()
-        page.locator('[data-testid="stMain"] h3', has_text=pick).wait_for(timeout=60_000)
+        page.get_by_role("option", name=pick[-6:], exact=True).click()    # shown as 01-003
+        page.locator('[data-testid="stMain"] h3', has_text=pick[-6:]).wait_for(timeout=60_000)
         _wait_idle(page)
-        assert _heading(page) == pick
+        assert _heading(page) == pick[-6:]
         assert f"subject={pick}" in page.url
         # the rest of the page is that subject's too: its consent date from dm.csv in the caption
         main = page.locator('[data-testid="stMain"]').inner_text()
@@ -377,7 +377,7 @@ def test_selecting_a_listing_row_opens_that_subjects_profile(page, server):
     page.get_by_role("heading", name="Subject profile").wait_for(timeout=60_000)
     _wait_idle(page)
     assert box is not None
-    assert _heading(page) == sae[0]["USUBJID"]
+    assert _heading(page) == sae[0]["USUBJID"][-6:]
     rficdtc = next(r["RFICDTC"] for r in demo_rows("dm") if r["USUBJID"] == sae[0]["USUBJID"])
     assert f"consent {rficdtc}" in page.locator('[data-testid="stMain"]').inner_text()
     page.screenshot(path=str(ARTIFACTS / "17-profile-from-listing.png"))
