@@ -140,7 +140,13 @@ def stage_packet(a: dict) -> dict:
             "pdf_kb": manifest["pdf_bytes"] / 1024}
 
 
-STAGES = {"generate": stage_generate, "read": stage_read, "validate": stage_validate,
+def stage_browser(a: dict) -> dict:
+    """Every page's wait in Chromium on the real server, and the blank page's (bench/browser_pages.py)."""
+    from bench.browser_pages import measure
+    return measure(a["warehouse"])
+
+
+STAGES = {"browser": stage_browser, "generate": stage_generate, "read": stage_read, "validate": stage_validate,
           "load": stage_load, "duckdb": stage_duckdb, "page": stage_page, "packet": stage_packet}
 
 if __name__ == "__main__":
