@@ -20,6 +20,17 @@ warehouse, the committee packet (``report.packet.issue``, up to 1,000 subjects: 
 listing grows with the trial) and the floor: DuckDB alone reading the same CSV files into one
 table per domain.
 
+Pages are compared with a blank signed-in page (bench/blank_page.py: the app's own cost of a
+signed-in run), in two ways: the AppTest script run above ("x blank" column), and what a user
+waits for in a real browser (bench/browser_pages.py: the real ``streamlit run`` server on the
+loaded warehouse, Debian's Chromium through Playwright, signed in as PI; each page clicked in
+the sidebar, timed to the app being idle, median of 3; "browser:" rows).
+
+Every row carries the machine's 1-minute load average when it was taken (os.getloadavg: other
+processes share the CPUs). Under the table, the issue's goals (they apply at 10,000 subjects):
+load / read <= 4x, the load process's peak RSS <= 1.5 GB (1536 MB), the slowest page <= 2x the
+blank page (AppTest and browser), each with yes/no.
+
 ``--packet-demo`` instead loads the committed 10-subject demo (demo/exports) and times writing
 its committee packet (target: under 15 s), as ``python -m report packet`` does.
 
@@ -284,7 +295,8 @@ def markdown(rows: list[list[str]], info: dict, base_rss: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10,1000,10000",
                         help="comma-separated numbers of screened subjects (default 10,1000,10000)")
     parser.add_argument("--seed", type=int, default=2026)
