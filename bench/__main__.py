@@ -20,6 +20,17 @@ warehouse, the committee packet (``report.packet.issue``, up to 1,000 subjects: 
 listing grows with the trial) and the floor: DuckDB alone reading the same CSV files into one
 table per domain.
 
+Pages are compared with a blank signed-in page (bench/blank_page.py: the app's own cost of a
+signed-in run), in two ways: the AppTest script run above ("x blank" column), and what a user
+waits for in a real browser (bench/browser_pages.py: the real ``streamlit run`` server on the
+loaded warehouse, Debian's Chromium through Playwright, signed in as PI; each page clicked in
+the sidebar, timed to the app being idle, median of 3; "browser:" rows).
+
+Every row carries the machine's 1-minute load average when it was taken (os.getloadavg: other
+processes share the CPUs). Under the table, the issue's goals (they apply at 10,000 subjects):
+load / read <= 4x, the load process's peak RSS <= 1.5 GB (1536 MB), the slowest page <= 2x the
+blank page (AppTest and browser), each with yes/no.
+
 ``--packet-demo`` instead loads the committed 10-subject demo (demo/exports) and times writing
 its committee packet (target: under 15 s), as ``python -m report packet`` does.
 
@@ -62,13 +73,31 @@ def run_stage(stage: str, args: dict, timeout: float = 3600) -> dict:
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    result: dict = {"wall": wall, "rss_mb": usage.ru_maxrss / 1024.0}  # Linux: kilobytes
+    result: dict = {"wall": wall, "rss_mb": usage.ru_maxrss / 1024.0,  # Linux: kilobytes
+                    "loadavg": os.getloadavg()[0]}
     if proc.returncode != 0:
         lines = stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
         result["error"] = lines[-1]
         return result
     result.update(json.loads(stdout.strip().splitlines()[-1]))
     return result
+
+
+def row(stage: str, r: dict, note: str = "", ratio: str = "") -> list[str]:
+    """One table row: stage, time, x blank, peak RSS, load average (1 min) when it ended, notes."""
+    if r.get("error"):
+        note = (note + "; " if note else "") + "ERROR: " + str(r["error"])[:160]
+    secs = r.get("seconds")
+    out = [stage, "" if secs is None else f"{secs:.2f}", ratio,
+           "" if r.get("rss_mb") is None else f"{r['rss_mb']:.0f}",
+           "" if r.get("loadavg") is None else f"{r['loadavg']:.1f}", note]
+    print(f"  {stage:<32} {out[1]:>8} s {ratio:>6} {out[3]:>7} MB  load {out[4]:>4}  {note}",
+          flush=True)
+    return out
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
 
 
 def page_files() -> list[Path]:
@@ -84,13 +113,8 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
     rows: list[list[str]] = []
     info: dict = {"subjects": n, "sites": sites, "seed": seed}
 
-    def add(stage: str, r: dict, note: str = "") -> None:
-        if r.get("error"):
-            note = (note + "; " if note else "") + "ERROR: " + str(r["error"])[:160]
-        secs = r.get("seconds")
-        rows.append([stage, "" if secs is None else f"{secs:.2f}",
-                     "" if r.get("rss_mb") is None else f"{r['rss_mb']:.0f}", note])
-        print(f"  {stage:<32} {rows[-1][1]:>8} s {rows[-1][2]:>7} MB  {note}", flush=True)
+    def add(stage: str, r: dict, note: str = "", ratio: str = "") -> None:
+        rows.append(row(stage, r, note, ratio))
 
     print(f"== {n} subjects, {sites} site(s) in {base}", flush=True)
     r = run_stage("generate", {"seed": seed, "subjects": n, "sites": sites, "cut": CUT,
@@ -105,6 +129,7 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
     info["rows"] = r.get("rows")
     add("floor: DuckDB read_csv only", r, f"{r.get('rows', '?')} rows, {size_mb:.1f} MB of CSV")
     r = run_stage("read", {"exports": exports})
+    info["read"] = r
     add("read (etl.read)", r, "")
     r = run_stage("validate", {"exports": exports})
     add("validate (etl.validate)", r, f"{r.get('problems', '?')} problems; GX import "
@@ -116,31 +141,90 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
     warehouse.parent.mkdir()
     r = run_stage("load", {"exports": exports, "warehouse": str(warehouse)})
     t = r.get("timings", {})
+    info["load"] = r
     add("load (etl.load), whole", r, f"outcome {r.get('outcome', '?')}; peak memory is the "
         "whole load process")
     for stage in ("validate", "archive", "write", "derive", "audit"):
         if stage in t:
-            rows.append([f"  load: {stage}", f"{t[stage]:.2f}", "", "from run.json timings"])
+            rows.append([f"  load: {stage}", f"{t[stage]:.2f}", "", "", "",
+                         "from run.json timings"])
             print(f"  {'  load: ' + stage:<32} {t[stage]:>8.2f} s", flush=True)
     if warehouse.exists():
         info["warehouse_mb"] = round(warehouse.stat().st_size / 2**20, 1)
+        blank = run_stage("page", {"warehouse": str(warehouse), "page": BLANK})
+        add("page: blank (floor)", blank, "AppTest, signed in as PI: a page that renders "
+            "nothing (bench/blank_page.py)", "1.0")
+        info["apptest"] = {}
         for page in page_files():
             r = run_stage("page", {"warehouse": str(warehouse), "page": f"pages/{page.name}"})
             note = f"AppTest, signed in as PI; {r.get('elements', '?')} elements rendered"
             if r.get("errors"):
                 note += "; page errors: " + " | ".join(r["errors"])[:160]
-            if page.stem == "page_overview":
-                note += "; the sign-in run (overview is the home page)"
-            add(f"page: {page.stem.removeprefix('page_')}", r, note)
+            x = ratio(r.get("seconds"), blank.get("seconds"))
+            name = page.stem.removeprefix("page_")
+            info["apptest"][name] = x
+            add(f"page: {name}", r, note, "" if x is None else f"{x:.1f}")
+        add_browser(rows, info, warehouse)
         if n <= PACKET_MAX_SUBJECTS:
             add_packet(add, warehouse)
     else:
-        rows.append(["pages", "", "", "not measured: the load did not produce a warehouse"])
+        rows.append(["pages", "", "", "", "", "not measured: the load did not produce a warehouse"])
     shutil.rmtree(base, ignore_errors=True)
     return rows, info
 
 
 PACKET_MAX_SUBJECTS = 1000
+BLANK = "bench/blank_page.py"
+GOAL_LOAD_READ = 4.0        # issue 15, at 10,000 subjects: load <= 4x etl.read of the same exports
+GOAL_LOAD_RSS_MB = 1536.0   # ... and the load process's peak RSS <= 1.5 GB
+GOAL_PAGE_BLANK = 2.0       # ... and every page <= 2x the blank signed-in page
+
+
+def add_browser(rows: list[list[str]], info: dict, warehouse: Path) -> None:
+    """The real server and Chromium (bench/browser_pages.py): each page's median wait, x blank."""
+    r = run_stage("browser", {"warehouse": str(warehouse)})
+    if r.get("error") or not r.get("pages"):
+        rows.append(row("browser: pages", r, "not measured"))
+        return
+    blank = r["pages"]["bench_blank"]
+    info["browser"] = {}
+    for key, p in r["pages"].items():
+        x = ratio(p["median"], blank["median"])
+        name = "blank (floor)" if key == "bench_blank" else key
+        if key != "bench_blank":
+            info["browser"][key] = x
+        rows.append(row(f"browser: {name}", {"seconds": p["median"], "loadavg": p["loadavg"]},
+                        f"median of {len(p['times'])} ({', '.join(f'{t:.2f}' for t in p['times'])}"
+                        f" s; first visit first), click in the sidebar to idle", f"{x:.1f}"))
+    rows.append(row("browser: server process", {"rss_mb": r.get("server_rss_mb"),
+                                                 "loadavg": r.get("loadavg")},
+                    f"`streamlit run` peak RSS (VmHWM); sign-in {r.get('signin', 0):.2f} s"))
+
+
+def goals(info: dict) -> str:
+    """The issue's goals against this run's figures (they apply at 10,000 subjects)."""
+    out = ["| figure | goal | this run | met |", "|---|---|---|---|"]
+
+    def line(figure: str, goal: str, value: float | None, fmt: str, ok: bool | None) -> None:
+        shown = "not measured" if value is None else format(value, fmt)
+        out.append(f"| {figure} | {goal} | {shown} | "
+                   f"{'-' if ok is None else ('yes' if ok else 'NO')} |")
+
+    load, read = info.get("load", {}), info.get("read", {})
+    x = ratio(load.get("seconds"), read.get("seconds"))
+    line(f"load / read (load avg {load.get('loadavg', float('nan')):.1f})",
+         f"<= {GOAL_LOAD_READ:.0f}x", x, ".1f", None if x is None else x <= GOAL_LOAD_READ)
+    rss = load.get("rss_mb")
+    line(f"load process peak RSS, MB (load avg {load.get('loadavg', float('nan')):.1f})",
+         f"<= {GOAL_LOAD_RSS_MB:.0f} (1.5 GB)", rss, ".0f",
+         None if rss is None else rss <= GOAL_LOAD_RSS_MB)
+    for kind, label in (("apptest", "AppTest script run"), ("browser", "browser wait")):
+        ratios = {k: v for k, v in info.get(kind, {}).items() if v is not None}
+        worst = max(ratios, key=ratios.get) if ratios else None
+        line(f"slowest page / blank, {label}" + (f" ({worst})" if worst else ""),
+             f"<= {GOAL_PAGE_BLANK:.0f}x", ratios.get(worst), ".1f",
+             None if worst is None else ratios[worst] <= GOAL_PAGE_BLANK)
+    return "\n".join(out)
 
 
 def add_packet(add, warehouse: Path) -> dict:
@@ -160,13 +244,8 @@ def bench_packet_demo() -> tuple[list[list[str]], dict]:
                   "seed": "-", "csv_mb": round(sum(f.stat().st_size for f in csvs) / 2**20, 2),
                   "rows": sum(len(f.read_bytes().splitlines()) - 1 for f in csvs)}
 
-    def add(stage: str, r: dict, note: str = "") -> None:
-        if r.get("error"):
-            note = (note + "; " if note else "") + "ERROR: " + str(r["error"])[:160]
-        secs = r.get("seconds")
-        rows.append([stage, "" if secs is None else f"{secs:.2f}",
-                     "" if r.get("rss_mb") is None else f"{r['rss_mb']:.0f}", note])
-        print(f"  {stage:<32} {rows[-1][1]:>8} s {rows[-1][2]:>7} MB  {note}", flush=True)
+    def add(stage: str, r: dict, note: str = "", ratio: str = "") -> None:
+        rows.append(row(stage, r, note, ratio))
 
     warehouse = base / "warehouse" / "demo.duckdb"
     warehouse.parent.mkdir()
@@ -201,8 +280,13 @@ def markdown(rows: list[list[str]], info: dict, base_rss: float | None) -> str:
             "Time: around the work only, imports excluded. Peak memory: the process's peak "
             "resident set size (kernel rusage `ru_maxrss`), libraries included; "
             f"`python -c \"import polars, duckdb\"` alone peaks at {base_rss or 0:.0f} MB.\n\n")
-    table = ["| stage | time (s) | peak RSS (MB) | notes |", "|---|---:|---:|---|"]
-    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    table = ["| stage | time (s) | x blank | peak RSS (MB) | load avg | notes |",
+             "|---|---:|---:|---:|---:|---|"]
+    table += ["| " + " | ".join(r) + " |" for r in rows]
+    if "load" in info:
+        table += ["", "Goals (issue 15; they apply at 10,000 subjects, smaller sizes shown for the "
+                  "trend). Load avg: the machine's 1-minute load average when the figure was "
+                  f"taken (os.getloadavg; {os.cpu_count()} CPUs).", "", goals(info)]
     extra = ""
     if info.get("validate_problems"):
         extra = "\n\nFirst validation problems:\n\n" + "\n".join(
@@ -211,7 +295,8 @@ def markdown(rows: list[list[str]], info: dict, base_rss: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10,1000,10000",
                         help="comma-separated numbers of screened subjects (default 10,1000,10000)")
     parser.add_argument("--seed", type=int, default=2026)

@@ -84,10 +84,14 @@ def stage_duckdb(a: dict) -> dict:
     return {"seconds": seconds, "rows": rows}
 
 
+BLANK = "bench/blank_page.py"   # a page that renders nothing: the floor of every page's time
+
+
 def stage_page(a: dict) -> dict:
     """Render one page with Streamlit's AppTest through app.py, signed in as the PI (who may see
-    every page). The overview is the PI's home page, so its figure is the sign-in run that
-    renders it; any other page is timed from switch_page to the end of its run."""
+    every page). After the sign-in run, the page is timed from switch_page to the end of its run
+    (the home page too, so every page is timed alike); ``BLANK`` is a page that renders nothing,
+    the floor every page is compared with."""
     work = Path(tempfile.mkdtemp(prefix="bench-page-"))
     os.environ["TRIALDASH_WAREHOUSE"] = a["warehouse"]
     os.environ["TRIALDASH_USERS"] = str(work / "users.toml")
@@ -98,6 +102,12 @@ def stage_page(a: dict) -> dict:
     auth.save_users({"bench": {"role": "pi", "password": auth.hash_password(password)}},
                     work / "users.toml")
     root = Path(__file__).resolve().parent.parent
+    page = a["page"]
+    if page == BLANK:
+        # The blank page is registered for the PI in this process only: AppTest runs app.py in
+        # this interpreter, which keeps pages.common imported, so app.py's navigation offers it.
+        from pages import common
+        common.PAGES["bench_blank"] = (BLANK, "Blank (benchmark)", ":material/crop_free:", ("pi",))
     at = AppTest.from_file(str(root / "app.py"), default_timeout=900)
     at.run()
     at.text_input(key="signin_user").input("bench")
@@ -105,13 +115,9 @@ def stage_page(a: dict) -> dict:
     t0 = time.perf_counter()
     at.button[0].click().run()
     signin = time.perf_counter() - t0
-    page = a["page"]
-    if Path(page).stem == "page_overview":
-        seconds = signin
-    else:
-        t0 = time.perf_counter()
-        at.switch_page(page).run()
-        seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()       # every page alike, the home page too: one switch_page run
+    at.switch_page(page).run()
+    seconds = time.perf_counter() - t0
     errors = [str(e.value)[:200] for e in at.exception] + [str(e.value)[:200] for e in at.error]
     return {"seconds": seconds, "signin": signin, "errors": errors,
             "elements": len(list(at.main))}
@@ -134,7 +140,13 @@ def stage_packet(a: dict) -> dict:
             "pdf_kb": manifest["pdf_bytes"] / 1024}
 
 
-STAGES = {"generate": stage_generate, "read": stage_read, "validate": stage_validate,
+def stage_browser(a: dict) -> dict:
+    """Every page's wait in Chromium on the real server, and the blank page's (bench/browser_pages.py)."""
+    from bench.browser_pages import measure
+    return measure(a["warehouse"])
+
+
+STAGES = {"browser": stage_browser, "generate": stage_generate, "read": stage_read, "validate": stage_validate,
           "load": stage_load, "duckdb": stage_duckdb, "page": stage_page, "packet": stage_packet}
 
 if __name__ == "__main__":
