@@ -84,3 +84,22 @@ def site02_redelivery(dest: Path) -> tuple[Path, list[dict]]:
     expected.append({"domain": "ae", "usubjid": subject, "key": ("Nausea", NEW_AE_ONSET),
                      "change": "added", "columns": {}, "retro": "N"})
     return folder, expected
+
+
+def load_as(user: str, exports: list[Path], warehouse: Path):
+    """``etl.load.load_exports`` as the dashboard runs it for a signed-in ``user`` (the run log's
+    user comes from etl.runlog.RUN_USER_ENV, as intake.py sets it); the environment is restored."""
+    import os
+
+    from etl import runlog
+    from etl.load import load_exports
+
+    before = os.environ.get(runlog.RUN_USER_ENV)
+    os.environ[runlog.RUN_USER_ENV] = user
+    try:
+        return load_exports(exports, warehouse)
+    finally:
+        if before is None:
+            os.environ.pop(runlog.RUN_USER_ENV, None)
+        else:
+            os.environ[runlog.RUN_USER_ENV] = before

@@ -15,11 +15,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from etl import runlog
 from etl.load import load_exports
 from tests.app_fixtures import page_opener, texts, write_users
 from tests.conftest import copy_warehouse, edit_csv
-from tests.delivery_fixtures import DEMO_SITE02, NEW_CUT, site02_redelivery
+from tests.delivery_fixtures import DEMO_SITE02, NEW_CUT, load_as, site02_redelivery
 
 DEMO_CUT = json.loads((DEMO_SITE02 / "export.json").read_text(encoding="utf-8"))["data_cut"]
 BANNER = f"site 02: delivery with data cut {NEW_CUT} refused; showing {DEMO_CUT}"
@@ -48,12 +47,7 @@ def stages(demo_cli_warehouse, tmp_path_factory):
     assert refused.outcome == "refused"
     resolved_wh = copy_warehouse(wh, d / "resolved")
     redelivery, expected = site02_redelivery(d / "good")
-    mp = pytest.MonkeyPatch()
-    mp.setenv(runlog.RUN_USER_ENV, "data")
-    try:
-        loaded = load_exports([redelivery], resolved_wh)
-    finally:
-        mp.undo()
+    loaded = load_as("data", [redelivery], resolved_wh)
     assert loaded.outcome == "loaded", [str(p) for p in loaded.problems]
     return {"refused": wh, "resolved": resolved_wh, "refused_run": refused.run_id,
             "loaded_run": loaded.run_id, "expected": expected, "users": write_users(d / "users.toml")}

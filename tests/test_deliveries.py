@@ -10,9 +10,8 @@ import json
 import duckdb
 import pytest
 
-from etl import runlog
 from etl.load import load_exports
-from tests.delivery_fixtures import DEMO_SITE02, ROOT, site02_redelivery
+from tests.delivery_fixtures import DEMO_SITE02, ROOT, load_as, site02_redelivery
 
 DEMO_SITE01 = ROOT / "demo" / "exports" / "site01"
 
@@ -32,12 +31,7 @@ def three_loads(tmp_path_factory):
     first = load_exports([DEMO_SITE01, DEMO_SITE02], wh)
     assert first.outcome == "loaded", first.problems
     redelivery, expected = site02_redelivery(tmp)
-    mp = pytest.MonkeyPatch()
-    mp.setenv(runlog.RUN_USER_ENV, "data")
-    try:
-        second = load_exports([redelivery], wh)
-    finally:
-        mp.undo()
+    second = load_as("data", [redelivery], wh)
     assert second.outcome == "loaded", [str(p) for p in second.problems]
     after_second = rows(wh, "SELECT count(*) FROM audit.changes")[0][0]
     third = load_exports([DEMO_SITE01], wh)
