@@ -16,8 +16,11 @@ run: install demo
 	  --server.address 127.0.0.1 --server.port $(PORT) --server.headless true \
 	  --browser.gatherUsageStats false
 
+# Test files run in parallel worker processes (pytest-xdist), one file per worker at a time
+# (--dist loadfile: a module's browser server and warehouse copies stay in one process), as many
+# workers as CPUs, at most 4 (each worker builds its own session demo warehouse).
 test: install chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
 
 install: $(VENV)/.installed fonts
 
