@@ -114,6 +114,30 @@ def sign_in(page, url: str, user: str) -> None:
         raise
 
 
+@pytest.fixture(scope="module")
+def signed_in(browser, server, browser_context_args):
+    """``signed_in(role)``: one signed-in tab per role, shared by this module's tests that only
+    open pages through the sidebar (a new context and a sign-in cost 5-7 s on this machine, most
+    of a short test). A test about the session itself (signing in, a refused password, a typed
+    URL, a closed tab, a sidebar filter it leaves set) takes pytest-playwright's fresh ``page``.
+    Before each use the tab is checked: a tab closed or signed out (a typed URL starts a new,
+    signed-out session) is signed in again."""
+    tabs = {}
+
+    def get(role: str):
+        tab = tabs.get(role)
+        if tab is None or tab.is_closed():
+            tab = tabs[role] = browser.new_context(**browser_context_args).new_page()
+        elif tab.get_by_text(f"Signed in as {role}").count() == 1:
+            return tab
+        sign_in(tab, server, role)
+        return tab
+
+    yield get
+    for tab in tabs.values():
+        tab.context.close()
+
+
 # The last thing each page draws: once it is there, the page has finished running.
 LAST_ELEMENT = {
     "Overview": "Download protocol_flags (CSV)",
@@ -179,7 +203,7 @@ def endpoint(warehouse: Path, paramcd: str, week: int) -> tuple[int, int]:
         con.close()
 
 
-def test_pi_opens_every_page_and_sees_its_figures(page, server, demo_warehouse):
+def test_pi_opens_every_page_and_sees_its_figures(signed_in, server, demo_warehouse):
     dm = demo_rows("dm")
     enrolled = sum(r["ARMCD"] == "ANIFRO" for r in dm)
     screen_failed = sum(r["ARMCD"] == "SCRNFAIL" for r in dm)
@@ -188,7 +212,7 @@ def test_pi_opens_every_page_and_sees_its_figures(page, server, demo_warehouse):
     wk24 = endpoint(demo_warehouse, "LLDAS", 24)
     assert wk12[1] > 0, "the demo trial must have subjects due at week 12"
 
-    sign_in(page, server, "pi")
+    page = signed_in("pi")
     assert nav_titles(page) == ["Overview", "Enrollment", "Efficacy (LLDAS)",
                                 "Glucocorticoids (PSL)", "Safety", "Labs", "Subject profile",
                                 "Data quality"]
@@ -243,22 +267,22 @@ def test_site_filter_changes_the_enrolled_count(page, server):
     assert f"{site02} / 10" in text
 
 
-def test_monitoring_committee_sees_only_its_pages(page, server):
-    sign_in(page, server, "monitor")
+def test_monitoring_committee_sees_only_its_pages(signed_in, server):
+    page = signed_in("monitor")
     assert nav_titles(page) == ["Overview", "Enrollment", "Safety", "Labs", "Subject profile"]
     text = open_page(page, "Safety", "09-monitor-safety")
     assert "Serious adverse events" in text
 
 
-def test_data_team_sees_no_efficacy_results(page, server):
-    sign_in(page, server, "data")
+def test_data_team_sees_no_efficacy_results(signed_in, server):
+    page = signed_in("data")
     assert nav_titles(page) == ["Enrollment", "Data quality"]
     text = open_page(page, "Data quality", "10-data-team-home")
     assert "LLDAS at week 12" not in text and "responders" not in text
 
 
 def test_refused_export_is_explained_and_the_last_good_data_still_served(
-        page, server, demo_warehouse, tmp_path):
+        signed_in, server, demo_warehouse, tmp_path):
     """A corrupted export loaded while the app runs: refused (exit 1), its problem shown on the
     data-quality page in the contract's form, and the dashboard still shows the previous data."""
     import shutil
@@ -282,7 +306,7 @@ def test_refused_export_is_explained_and_the_last_good_data_still_served(
     assert expected in done.stdout + done.stderr
     assert demo_warehouse.read_bytes() == before and original != "03/02/2024"
 
-    sign_in(page, server, "pi")
+    page = signed_in("pi")
     text = open_page(page, "Data quality", "11-data-quality-refused")
     assert "refused" in text
     assert "03/02/2024" in text and "not an ISO 8601 date" in text
@@ -338,14 +362,14 @@ def _wait_idle(page) -> None:
                                timeout=60_000)
 
 
-def test_picking_three_subjects_in_a_row_shows_each_one(page, server):
+def test_picking_three_subjects_in_a_row_shows_each_one(signed_in, server):
     """Issue 10: picking 01-003, 01-004, 01-005 in turn used to show 01-003, 01-003, 01-005.
     Each pick must be the subject the heading names (and the URL's ?subject=)."""
     dm = {r["USUBJID"]: r for r in demo_rows("dm")}
     enrolled = sorted(dm)
     picks = enrolled[2:5]                              # 01-003, 01-004, 01-005
     assert [p[-6:] for p in picks] == ["01-003", "01-004", "01-005"]
-    sign_in(page, server, "pi")
+    page = signed_in("pi")
     open_page(page, "Subject profile", "14-subject-first")
     for i, pick in enumerate(picks):
         page.locator('[data-testid="stMain"]').get_by_role("combobox", name="Subject").click()
@@ -360,12 +384,12 @@ def test_picking_three_subjects_in_a_row_shows_each_one(page, server):
         page.screenshot(path=str(ARTIFACTS / f"15-subject-pick-{i + 1}.png"))
 
 
-def test_selecting_a_listing_row_opens_that_subjects_profile(page, server):
+def test_selecting_a_listing_row_opens_that_subjects_profile(signed_in, server):
     """A row of the serious-AE listing (Safety) opens the profile of that row's subject."""
     sae = sorted((r for r in demo_rows("ae") if r["AESER"] == "Y"),
                  key=lambda r: (r["AESTDTC"], r["USUBJID"]))
     assert sae, "the demo trial has a serious adverse event"
-    sign_in(page, server, "pi")
+    page = signed_in("pi")
     open_page(page, "Safety", "16-safety-before-row")
     grid = page.locator('xpath=//*[@data-testid="stElementContainer"][.//h3[normalize-space()='
                         '"Serious adverse events"]]/following-sibling::*[.//*[@data-testid='
@@ -412,7 +436,7 @@ def test_a_download_address_does_not_outlive_its_click(page, server):
     assert media_status(url) == 404
 
 
-def test_labs_page_shows_the_demo_neutropenia_counted_from_the_csv(page, server):
+def test_labs_page_shows_the_demo_neutropenia_counted_from_the_csv(signed_in, server):
     """R-LAB, recounted here from the demo's dm, ds, lb.csv and export.json with the csv module:
     post-baseline = after the first infusion (RFSTDTC) and on or before the end of observation
     (the DISPOSITION EVENT date, else the site's data cut); a subject's worst NEUT is grade 3 when
@@ -439,7 +463,7 @@ def test_labs_page_shows_the_demo_neutropenia_counted_from_the_csv(page, server)
     hy = sorted({u for (u, _), x in liver.items()
                  if max(x.get("ALT", 0), x.get("AST", 0)) > 3 and x.get("BILI", 0) > 2})
 
-    sign_in(page, server, "pi")
+    page = signed_in("pi")
     text = open_page(page, "Labs", "14-labs")
     assert f"NEUT decreased: {n3} / {n} ({round(100 * n3 / n)}%) subjects" in text
     assert "Shift tables" in text and "eDISH" in text
@@ -449,12 +473,12 @@ def test_labs_page_shows_the_demo_neutropenia_counted_from_the_csv(page, server)
 
 # ---- the monitoring committee's packet (issue 11) --------------------------------------------------
 
-def test_monitor_issues_a_committee_packet_downloads_it_and_finds_it_listed(page, server, demo_warehouse):
+def test_monitor_issues_a_committee_packet_downloads_it_and_finds_it_listed(signed_in, server, demo_warehouse):
     import hashlib
     import json
 
     from pypdf import PdfReader
-    sign_in(page, server, "monitor")
+    page = signed_in("monitor")
     open_page(page, "Safety", "14-monitor-safety")
     page.get_by_role("button", name="Issue a committee packet of the current data").click()
     page.get_by_text("issued (since nothing: the first packet)").wait_for(timeout=180_000)
@@ -477,8 +501,8 @@ def test_monitor_issues_a_committee_packet_downloads_it_and_finds_it_listed(page
     assert {"packet_issued", "packet_downloaded"} <= {e["event"] for e in log if e.get("user") == "monitor"}
 
 
-def test_data_team_can_neither_issue_nor_download_a_packet(page, server):
-    sign_in(page, server, "data")
+def test_data_team_can_neither_issue_nor_download_a_packet(signed_in, server):
+    page = signed_in("data")
     assert "Safety" not in nav_titles(page)
     body = page.locator("body").inner_text()
     assert "Issue a committee packet" not in body and "Download packet" not in body
