@@ -14,7 +14,7 @@ stage ALONE in a fresh Python process (bench/stages.py) and reports:
 
 Stages: generate (synth), read (etl.read.read_export of every export), validate
 (etl.validate.validate_exports: read + GX suites + cross-file rules), load (etl.load.load_exports;
-its per-stage timings validate / archive / write / derive / audit come from the run's run.json
+its per-stage timings validate / archive / write / deliveries / derive / audit come from the run's run.json
 "timings"), each page under pages/ rendered with Streamlit's AppTest through app.py on the loaded
 warehouse, the committee packet (``report.packet.issue``, up to 1,000 subjects: its full AE
 listing grows with the trial) and the floor: DuckDB alone reading the same CSV files into one
@@ -144,7 +144,7 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
     info["load"] = r
     add("load (etl.load), whole", r, f"outcome {r.get('outcome', '?')}; peak memory is the "
         "whole load process")
-    for stage in ("validate", "archive", "write", "derive", "audit"):
+    for stage in ("validate", "archive", "write", "deliveries", "derive", "audit"):
         if stage in t:
             rows.append([f"  load: {stage}", f"{t[stage]:.2f}", "", "", "",
                          "from run.json timings"])

@@ -1,7 +1,7 @@
 """Each accepted load's record of its deliveries and of what they changed (issue 13).
 
-Called by ``etl.load.build_warehouse`` while it builds the new warehouse file, after the audit
-history and snapshots are in (one call, ``record_deliveries``):
+Called by ``etl.load.build_warehouse`` while it builds the new warehouse file, right after the
+sdtm tables are written and before the derivation (one call, ``record_deliveries``):
 
 - ``audit.deliveries`` and ``audit.changes`` of the current warehouse are copied forward whole
   (as ``audit.ae_snapshots`` is), so the new file holds every earlier delivery's record;

@@ -187,7 +187,8 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
                     archive_paths: dict[str, Path], progress: Progress = None,
                     records: dict | None = None) -> None:
     """Build a complete warehouse in ``new_file``: the old one's other sites plus these exports,
-    with ``adam`` and ``audit`` rebuilt. ``record`` is this run's record (outcome 'loaded')."""
+    with ``adam`` and ``audit`` rebuilt. ``record`` is this run's record (outcome 'loaded').
+    ``exports`` is consumed: emptied once its rows and changes are written (below)."""
     run_id = record["run_id"]
     loaded_at = ts(runlog.iso(runlog.utcnow()))
     con = duckdb.connect(str(new_file))
@@ -197,6 +198,15 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         write_sdtm(con, old_file, exports, run_id, loaded_at, archive_paths, progress)
         _timed(record, "write", t0)
         pause("sdtm_written")
+
+        # What this delivery changed (issue 13) is the last reader of the exports' frames: once
+        # it is written, the list is emptied so that those frames (about 1 GB at 10,000
+        # subjects) are freed before the derivation builds its own (the load's peak memory,
+        # issue 15). The caller passes the list for this call only.
+        t0 = time.monotonic()
+        record_deliveries(con, old_file, exports, record, loaded_at, progress)
+        exports.clear()
+        _timed(record, "deliveries", t0)
 
         t0 = time.monotonic()
         say(progress, "deriving the adam tables...")
@@ -208,7 +218,6 @@ def build_warehouse(new_file: Path, old_file: Path, exports: list[Export], recor
         t0 = time.monotonic()
         say(progress, "recording the run history and this load's snapshot in audit...")
         write_audit(con, old_file, wh_paths.runs_dir(old_file), record, loaded_at, records)
-        record_deliveries(con, old_file, exports, record, loaded_at, progress)  # issue 13
         con.execute("CHECKPOINT")
         _timed(record, "audit", t0)
     finally:
