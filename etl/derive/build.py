@@ -88,15 +88,42 @@ def build_enrollment_projection(adsl: pl.DataFrame, exports: pl.DataFrame) -> pl
                           "PROJDT": p["projected_date"], "METHOD": p["method"]}], schema=schema)
 
 
-def read_sdtm(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
-    """The sdtm tables as Polars frames (every domain table exists, possibly empty)."""
+# The sdtm columns the derivations read, per domain: ``read_sdtm`` reads these, not whole rows.
+# At 10,000 subjects the unread columns (STUDYID, the --DTC strings whose typed --DT is read, test
+# names, original results and units, ...) were half the derivation's memory (issue 15). A
+# derivation that starts to read another column fails loudly (Polars' ColumnNotFoundError, in
+# the tests) until the column is added here; tests/test_derive_build.py checks that the tables
+# derived from these columns equal those derived from whole rows.
+DERIVATION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dm": ("SITEID", "USUBJID", "SUBJID", "AGE", "SEX", "ARMCD", "RFICDT", "RFSTDT"),
+    "ds": ("USUBJID", "DSSEQ", "DSCAT", "DSDECOD", "DSSTDT"),
+    "ie": ("USUBJID", "IETESTCD", "IETEST"),
+    "ex": ("USUBJID", "EXSEQ", "EXDOSE", "VISIT", "VISITNUM", "EXSTDT", "EXSTDTM", "EXENDT",
+           "EXENDTM"),
+    "cm": ("USUBJID", "CMSEQ", "CMTRT", "CMDECOD", "CMCAT", "CMDOSE", "CMDOSFRQ", "CMROUTE",
+           "CMSTDTC", "CMENDTC", "CMSTDT", "CMENDT"),
+    "vs": ("USUBJID", "VSSEQ", "VSTESTCD", "VSSTRESN", "VISIT", "VSDT"),
+    "lb": ("USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBCAT", "LBSTRESN", "LBSTRESU", "LBSTNRLO",
+           "LBSTNRHI", "LBSTAT", "VISIT", "VISITNUM", "LBDT", "SITEID"),
+    "qs": ("USUBJID", "QSCAT", "QSTESTCD", "QSORRES", "QSSTRESN", "VISIT", "VISITNUM", "QSDT"),
+    "ae": ("USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC", "AETOXGR",
+           "AESER", "AESDTH", "AESLIFE", "AESHOSP", "AESDISAB", "AESCONG", "AESMIE", "AEREL",
+           "AEACN", "AEOUT", "AEENDT", "SITEID"),
+}
+
+
+def read_sdtm(con: duckdb.DuckDBPyConnection, whole_rows: bool = False) -> dict[str, pl.DataFrame]:
+    """The sdtm tables as Polars frames (every domain table exists, possibly empty): the columns
+    of ``DERIVATION_COLUMNS``, or every column with ``whole_rows``."""
     def frame(query: str) -> pl.DataFrame:
         # con.execute (not con.sql) so a result the caller left unfetched cannot block us;
         # its "extra copy" warning is moot for tables of this size.
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
             return pl.from_arrow(con.execute(query).to_arrow_table())
-    out = {d: frame(f"SELECT * FROM sdtm.{d}") for d in DOMAINS}
+    def columns(d: str) -> str:
+        return "*" if whole_rows else ", ".join(f'"{c}"' for c in DERIVATION_COLUMNS[d])
+    out = {d: frame(f"SELECT {columns(d)} FROM sdtm.{d}") for d in DOMAINS}
     out["exports"] = frame("SELECT SITEID, DATACUT FROM sdtm.exports")
     return out
 
