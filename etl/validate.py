@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from etl import limits
+from etl.conditions import source_column, unconditioned
 from etl.contract import COLUMNS, DOMAINS
 from etl.dates import DateError, parse_dtc
 from etl.model import Export, Problem, ValidationResult
@@ -231,9 +232,14 @@ def _runner(say: Callable[[str], None]) -> "_GxRunner":
 
 
 class _GxRunner:
-    """One ephemeral GX context and one pandas batch definition for the whole run."""
+    """One ephemeral GX context and one pandas batch definition for the whole run.
 
-    def __init__(self) -> None:
+    The suites' row conditions are evaluated in Polars (``etl.conditions``: GX checks each rule
+    on a masked column) unless ``conditions_in_polars`` is False, when GX evaluates them itself
+    (tests/test_validate_conditions.py compares the two)."""
+
+    def __init__(self, conditions_in_polars: bool = True) -> None:
+        self.conditions_in_polars = conditions_in_polars
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -244,13 +250,18 @@ class _GxRunner:
         self.ctx.config.analytics_enabled = False
         asset = self.ctx.data_sources.add_pandas("exports").add_dataframe_asset("frame")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-        self._suites: dict[str, tuple[str, object]] = {}   # domain -> (file sha256, suite)
+        # domain -> (file sha256, suite, masked columns: name -> Polars expression)
+        self._suites: dict[str, tuple[str, object, dict]] = {}
 
     def suite(self, domain: str):
         """The domain's suite as its file is now (loaded again if the file changed)."""
         sha = _suite_sha256(domain)
         if self._suites.get(domain, ("",))[0] != sha:
-            self._suites[domain] = (sha, self.gx.ExpectationSuite(**load_suite_json(domain)))
+            suite = load_suite_json(domain)
+            masked: dict = {}
+            if self.conditions_in_polars:
+                suite["expectations"], masked = unconditioned(suite["expectations"])
+            self._suites[domain] = (sha, self.gx.ExpectationSuite(**suite), masked)
         return self._suites[domain][1]
 
     def run_files(self, domain: str, files: list) -> dict[str, list[tuple]]:
@@ -283,6 +294,10 @@ class _GxRunner:
              for c in NUMERIC_COLUMNS.get(domain, ())])
         if stacked.height == 0:
             return
+        self.suite(domain)
+        masked = self._suites[domain][2]
+        if masked:
+            stacked = stacked.with_columns(list(masked.values()))
         with warnings.catch_warnings():
             # pandas warns on regexes with groups (etl.dates' patterns): nothing for the data team.
             warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular")
@@ -299,7 +314,7 @@ class _GxRunner:
                 continue
             cfg = r.expectation_config
             meta = cfg.meta or {}
-            column = cfg.kwargs["column"].removesuffix(NUM_SUFFIX)
+            column = source_column(cfg.kwargs["column"]).removesuffix(NUM_SUFFIX)
             error = _exception_message(r.exception_info)
             if error is not None:
                 for ef in files:

@@ -1,0 +1,122 @@
+"""The suites' row conditions evaluated in Polars (etl/conditions.py, issue 15) mean what Great
+Expectations means by them.
+
+1. ``mask`` on a hand-made frame, for every condition form the suites use and the two they do
+   not (NOT_IN, or), with missing values: the rows worked out on paper below, and the rows GX's
+   own pandas engine keeps for the same condition (``_apply_row_condition_filter``, the code GX
+   runs for a conditional expectation).
+2. The validator as the ETL runs it (``_GxRunner``, conditions in Polars) against the same runner
+   with GX evaluating every condition itself, on the demo's files corrupted so that every
+   conditional expectation of every suite fails on some rows: the same problems, row for row.
+"""
+from __future__ import annotations
+
+import random
+
+import polars as pl
+import pytest
+
+from etl.conditions import mask, source_column, unconditioned
+from etl.contract import DOMAINS
+from etl.validate import _GxRunner, load_suite_json
+
+# A:  X     Y     None  X     Z
+# B:  1     None  2     3     1
+FRAME = pl.DataFrame({"A": ["X", "Y", None, "X", "Z"], "B": ["1", None, "2", "3", "1"]})
+
+
+def cmp(column: str, op: str, value) -> dict:
+    return {"type": "comparison", "column": {"name": column}, "operator": op, "parameter": value}
+
+
+CASES = [
+    # condition, rows where it holds (by hand: a missing value equals nothing and is in no list)
+    (cmp("A", "==", "X"), [0, 3]),
+    (cmp("A", "!=", "X"), [1, 2, 4]),                 # None != "X" holds, as in pandas
+    (cmp("A", "IN", ["X", "Z"]), [0, 3, 4]),
+    (cmp("A", "NOT_IN", ["X"]), [1, 2, 4]),
+    ({"type": "and", "conditions": [cmp("A", "==", "X"), cmp("B", "!=", "1")]}, [3]),
+    ({"type": "and", "conditions": [cmp("A", "!=", "Y"), cmp("B", "!=", "1")]}, [2, 3]),
+    ({"type": "or", "conditions": [cmp("A", "==", "Y"), cmp("B", "==", "2")]}, [1, 2]),
+]
+
+
+@pytest.mark.parametrize("condition,expected", CASES)
+def test_mask_keeps_the_rows_worked_out_by_hand_and_the_rows_gx_keeps(condition, expected):
+    from great_expectations.execution_engine import PandasExecutionEngine
+    ours = FRAME.with_row_index("i").filter(mask(condition))["i"].to_list()
+    gx_rows = PandasExecutionEngine()._apply_row_condition_filter(
+        FRAME.to_pandas(), condition, {}).index.to_list()
+    assert ours == expected
+    assert gx_rows == expected
+
+
+def test_other_forms_are_left_to_gx():
+    """Forms the module does not translate stay conditional expectations (GX evaluates them)."""
+    for condition in (cmp("A", "<", "X"), cmp("A", "==", 3), {"type": "nullity"}):
+        assert mask(condition) is None
+    e = {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "B", "value_set": ["1"], "row_condition": cmp("A", ">", "X")}}
+    plain = {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "B", "value_set": ["1"]}}
+    out, columns = unconditioned([e, plain, {**e, "kwargs": {**e["kwargs"], "row_condition": cmp("A", "==", "X")}}])
+    assert out[0] == e and out[1] == plain and not any("row_condition" in x["kwargs"] for x in out[1:])
+    assert list(columns) == ["B__when2"] and out[2]["kwargs"]["column"] == "B__when2"
+    assert source_column("B__when2") == "B" and source_column("LBSTRESN__num__when7") == "LBSTRESN__num"
+    masked = FRAME.with_columns(columns["B__when2"])["B__when2"].to_list()
+    assert masked == ["1", None, None, "3", None]      # B where A == X, else missing
+
+
+def _condition_columns(condition: dict) -> set[str]:
+    if condition.get("type") == "comparison":
+        return {condition["column"]["name"]}
+    return set().union(*(_condition_columns(c) for c in condition.get("conditions", [])))
+
+
+def _corrupted(frame: pl.DataFrame, columns: list[str], rng: random.Random) -> pl.DataFrame:
+    """The frame repeated to at least 400 rows (the demo's files are small) with, on about a third of its rows, each of ``columns`` given another row's
+    value (right for some condition, wrong for others), nothing, or a value no rule allows
+    (a word, or a number beyond every range)."""
+    frame = pl.concat([frame] * max(8, -(-400 // max(frame.height, 1))))   # at least 400 rows
+    data = {c: frame[c].to_list() for c in frame.columns}
+    n = frame.height
+    for c in columns:
+        for i in range(n):
+            if rng.random() < 0.35:
+                data[c][i] = rng.choice([data[c][rng.randrange(n)], None, "BAD-VALUE", "99999"])
+    return pl.DataFrame(data, schema=frame.schema)
+
+
+def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_itself(tmp_path):
+    import dataclasses
+    from pathlib import Path
+
+    from etl.read import read_export
+    demo = Path(__file__).resolve().parent.parent / "demo" / "exports"
+    rng = random.Random(20261204)
+    ours, theirs = _GxRunner(), _GxRunner(conditions_in_polars=False)
+    conditional: list[dict] = []
+    found: list[tuple] = []
+    for site in sorted(demo.iterdir()):
+        export, problems = read_export(site, tmp_path / site.name)
+        assert not problems
+        for domain in DOMAINS:
+            mine = [e for e in load_suite_json(domain)["expectations"] if "row_condition" in e["kwargs"]]
+            if not mine or domain not in export.files:
+                continue
+            conditional += mine
+            columns = sorted({e["kwargs"]["column"].removesuffix("__num") for e in mine}
+                             | set().union(*(_condition_columns(e["kwargs"]["row_condition"])
+                                             for e in mine)))
+            ef = export.files[domain]
+            bad = dataclasses.replace(ef, frame=_corrupted(ef.frame, columns, rng),
+                                      sha256=ef.sha256 + "-corrupted")
+            a, b = ours.run_files(domain, [bad])[bad.sha256], theirs.run_files(domain, [bad])[bad.sha256]
+            assert sorted(a, key=repr) == sorted(b, key=repr), (site.name, domain)
+            found += a
+    # The corruption reached every conditional expectation: each refused some rows (a date
+    # rule's text is the date parser's reason for the value, so it is matched by its column).
+    met = {(column, rule) for _row, column, _value, rule in found}
+    for e in conditional:
+        column = e["kwargs"]["column"].removesuffix("__num")
+        assert any(c == column and (r == e["meta"]["rule"] or "dtc_partial_ok" in e["meta"])
+                   for c, r in met), (column, e["meta"]["rule"])
