@@ -99,8 +99,8 @@ def validate_exports(sources: list[Path], workdir: Path,
 # The code whose behaviour decides a GX result (what the frames hold, the helper columns, the
 # problem text): in the fingerprint, so a changed validator never reuses an old result even if
 # the version was not bumped.
-VALIDATOR_CODE = ("validate.py", "suites.py", "read.py", "rules.py", "contract.py", "dates.py",
-                  "limits.py", "model.py")
+VALIDATOR_CODE = ("validate.py", "conditions.py", "suites.py", "read.py", "rules.py", "contract.py",
+                  "dates.py", "limits.py", "model.py")
 REUSE_LOOKBACK = 50   # recorded runs searched, newest first
 
 

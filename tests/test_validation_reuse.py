@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +100,28 @@ def test_a_validation_of_other_files_is_not_reused(export, valid_site01, wh, tmp
     assert validate_only([export, other], wh).outcome == "valid"
     loaded = load_exports([export], wh)       # a subset of what was validated: not the same delivery
     assert loaded.outcome == "loaded" and loaded.record["validation"] == "validated"
+
+
+def test_every_etl_module_the_validator_imports_is_in_its_fingerprint():
+    """A recorded validation is reused only under the same validator code: every etl module that
+    etl/validate.py imports, directly or through another etl module, is in VALIDATOR_CODE (read
+    here from the source files' import statements). etl/runlog.py is the one exception: it finds
+    the recorded run to reuse (reusable_run) and decides no result."""
+    import ast
+
+    from etl.validate import VALIDATOR_CODE
+    etl_dir = Path(__file__).resolve().parent.parent / "etl"
+    seen, todo = set(), ["validate"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse((etl_dir / f"{name}.py").read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "etl":
+                todo += [a.name for a in node.names if (etl_dir / f"{a.name}.py").exists()]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("etl."):
+                todo.append(node.module.split(".")[1])
+    deciding = {f"{m}.py" for m in seen} - {"runlog.py"}
+    assert deciding <= set(VALIDATOR_CODE), sorted(deciding - set(VALIDATOR_CODE))
+    assert "conditions.py" in {f"{m}.py" for m in seen}
