@@ -150,5 +150,9 @@ STAGES = {"browser": stage_browser, "generate": stage_generate, "read": stage_re
           "load": stage_load, "duckdb": stage_duckdb, "page": stage_page, "packet": stage_packet}
 
 if __name__ == "__main__":
+    import resource
     out = STAGES[sys.argv[1]](json.loads(sys.argv[2]))
+    # The largest peak RSS among this stage's own child processes (Great Expectations' forked
+    # workers, etl/validate.py): the parent reads only this process's from os.wait4.
+    out["workers_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
     sys.stdout.write(json.dumps(out) + "\n")

@@ -14,9 +14,14 @@ config exists but nothing in the package posts it; we still set it off and
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
+import pickle
+import select
+import signal
+import traceback
 from collections import Counter
 import warnings
 from collections.abc import Callable
@@ -71,20 +76,27 @@ def validate_exports(sources: list[Path], workdir: Path,
         if reused_from is not None:
             say(f"Great Expectations suites: reusing the successful validation of run {reused_from} "
                 "(same files, suites and version)")
+    jobs = []          # (domain, suite sha256, files not validated yet in this process)
     for domain in DOMAINS if reused_from is None else ():
         suite_sha = _suite_sha256(domain)
-        files = [(label, export.files[domain]) for label, export in labelled
-                 if domain in export.files]
-        todo = {ef.sha256: ef for _label, ef in files
-                if (domain, ef.sha256, suite_sha) not in _GX_CACHE}
+        files = [export.files[domain] for export in exports if domain in export.files]
+        todo = {ef.sha256: ef for ef in files if (domain, ef.sha256, suite_sha) not in _GX_CACHE}
         if todo:
             rows = sum(ef.rows for ef in todo.values())
             say(f"validating {domain}.csv of {len(files)} export(s) ({rows} rows)")
-            for sha, found in _runner(say).run_files(domain, list(todo.values())).items():
-                _remember((domain, sha, suite_sha), found)
-        for label, ef in files:
-            problems += [Problem(label, ef.name, *found)
-                         for found in _GX_CACHE[(domain, ef.sha256, suite_sha)]]
+            jobs.append((domain, suite_sha, list(todo.values())))
+    if jobs:
+        found = _runner(say).run_domains([(domain, files) for domain, _sha, files in jobs])
+        for domain, suite_sha, _files in jobs:
+            for sha, cells in found[domain].items():
+                _remember((domain, sha, suite_sha), cells)
+    for domain in DOMAINS if reused_from is None else ():
+        suite_sha = _suite_sha256(domain)
+        for label, export in labelled:
+            if domain in export.files:
+                ef = export.files[domain]
+                problems += [Problem(label, ef.name, *cell)
+                             for cell in _GX_CACHE[(domain, ef.sha256, suite_sha)]]
 
     for label, export in labelled:
         say(f"checking cross-file rules of {label}")
@@ -267,20 +279,38 @@ class _GxRunner:
     def run_files(self, domain: str, files: list) -> dict[str, list[tuple]]:
         """Per file (by sha256): (row, column, value, rule) of every failing cell (row None: a
         file rule). Files are stacked into batches of up to GX_BATCH_ROWS rows."""
-        out: dict[str, list[tuple]] = {ef.sha256: [] for ef in files}
-        batch: list = []
-        rows = 0
-        for ef in files:
-            batch.append(ef)
-            rows += ef.rows
-            if rows >= GX_BATCH_ROWS:
-                self._run_batch(domain, batch, out)
-                batch, rows = [], 0
-        if batch:
-            self._run_batch(domain, batch, out)
+        return self.run_domains([(domain, files)])[domain]
+
+    def run_domains(self, jobs: list[tuple[str, list]]) -> dict[str, dict[str, list[tuple]]]:
+        """``run_files`` for several domains at once: domain -> file sha256 -> failing cells.
+
+        Great Expectations' cost is Python work per expectation (building its metric graph),
+        single-threaded; so each batch's suite runs in a forked worker process (``_Forked``), up
+        to ``gx_workers()`` at a time, the largest suites first. A forked worker starts with GX
+        imported and this context built (no second import), gets the batch's pandas frame by
+        copy-on-write, runs GX only (no Polars, no DuckDB) and sends back plain values; the
+        problems are made here, in this process. With one worker, or one batch, GX runs here."""
+        out = {domain: {ef.sha256: [] for ef in files} for domain, files in jobs}
+        batches = [(domain, batch) for domain, files in jobs for batch in _batches(files)]
+        batches.sort(key=lambda b: -len(self.suite(b[0]).expectations))
+        workers = gx_workers() if len(batches) > 1 else 1
+        with _Forked(workers) as pool:
+            for domain, files in batches:
+                self._run(domain, files, pool, out)
         return out
 
-    def _run_batch(self, domain: str, files: list, out: dict[str, list[tuple]]) -> None:
+    def _run(self, domain: str, files: list, pool: "_Forked", out: dict) -> None:
+        frame = self._pandas(domain, files)
+        if frame is None:
+            return
+
+        def done(found):
+            self._problems(files, found, out[domain])
+        pool.run(lambda: self._gx_failures(domain, frame), done)
+
+    def _pandas(self, domain: str, files: list):
+        """The batch as GX's pandas frame: the files stacked with their file index and row
+        number, the numeric helper columns and the masked columns of the row conditions."""
         frames = []
         for i, ef in enumerate(files):
             present = set(ef.frame.columns)
@@ -293,42 +323,52 @@ class _GxRunner:
             [pl.col(c).cast(pl.Float64, strict=False).alias(c + NUM_SUFFIX)
              for c in NUMERIC_COLUMNS.get(domain, ())])
         if stacked.height == 0:
-            return
+            return None
         self.suite(domain)
         masked = self._suites[domain][2]
         if masked:
             stacked = stacked.with_columns(list(masked.values()))
+        return stacked.to_pandas()
+
+    def _gx_failures(self, domain: str, frame) -> list[tuple]:
+        """GX alone on one batch (this may run in a forked worker): per failing expectation,
+        (GX column, meta, expectation type, exception message or None, [(file, row), ...])."""
         with warnings.catch_warnings():
             # pandas warns on regexes with groups (etl.dates' patterns): nothing for the data team.
             warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular")
-            batch = self.batch_definition.get_batch(
-                batch_parameters={"dataframe": stacked.to_pandas()})
+            batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
             failing = self._failing(batch, domain)
             if not failing:
-                return
+                return []
             res = batch.validate(failing, result_format={
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": [FILE_COLUMN, ROW_COLUMN]})
+        found = []
         for r in res.results:
             if r.success:
                 continue
             cfg = r.expectation_config
-            meta = cfg.meta or {}
-            column = source_column(cfg.kwargs["column"]).removesuffix(NUM_SUFFIX)
-            error = _exception_message(r.exception_info)
+            rows = [(int(i[FILE_COLUMN]), int(i[ROW_COLUMN]))
+                    for i in r.result.get("unexpected_index_list") or []]
+            found.append((cfg.kwargs["column"], dict(cfg.meta or {}), cfg.type,
+                          _exception_message(r.exception_info), rows))
+        return found
+
+    @staticmethod
+    def _problems(files: list, found: list[tuple], out: dict[str, list[tuple]]) -> None:
+        """(row, column, value, rule) per failing cell of ``_gx_failures``' result, by file."""
+        for gx_column, meta, kind, error, rows in found:
+            column = source_column(gx_column).removesuffix(NUM_SUFFIX)
             if error is not None:
                 for ef in files:
-                    out[ef.sha256].append((None, column, None,
-                                           f"validation error ({cfg.type}): {error}"))
+                    out[ef.sha256].append((None, column, None, f"validation error ({kind}): {error}"))
                 continue
-            for index in r.result.get("unexpected_index_list") or []:
-                ef = files[int(index[FILE_COLUMN])]
+            for i, row in rows:
+                ef = files[i]
                 if column not in ef.frame.columns:
                     continue  # a missing column is reported once, by check_columns
-                row = int(index[ROW_COLUMN])
                 value = ef.frame.get_column(column)[row - 2]
                 out[ef.sha256].append((row, column, value, _rule(meta, value)))
-
 
     def _failing(self, batch, domain: str):
         """Pass 1 of 2: every expectation of the suite with GX's cheapest result format (pass or
@@ -364,3 +404,109 @@ def _rule(meta: dict, value: str | None) -> str:
         except DateError as exc:
             return str(exc)  # not a date at all: the parser's reason
     return rule
+
+
+# --- Great Expectations in forked worker processes ----------------------------------------------
+
+def gx_workers() -> int:
+    """How many batches GX validates at once (``run_domains``): TRIALDASH_GX_WORKERS, else one
+    per CPU this process may use, at most 4; 1 where the system has no fork."""
+    if not hasattr(os, "fork"):
+        return 1
+    setting = os.environ.get("TRIALDASH_GX_WORKERS", "").strip()
+    if setting:
+        return max(1, int(setting))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cpus, 4))
+
+
+def _batches(files: list) -> list[list]:
+    """The files in batches of up to GX_BATCH_ROWS rows (a file is never split)."""
+    out: list[list] = [[]]
+    rows = 0
+    for ef in files:
+        if out[-1] and rows >= GX_BATCH_ROWS:
+            out.append([])
+            rows = 0
+        out[-1].append(ef)
+        rows += ef.rows
+    return [b for b in out if b]
+
+
+class _Forked:
+    """Runs ``task()`` in forked child processes, at most ``n`` at a time, and ``done(result)``
+    here as each one finishes; with ``n == 1`` the task runs here, at once.
+
+    A child pickles its result (or its traceback) into a pipe and leaves with ``os._exit``: no
+    atexit handler, finaliser or buffered output of this process runs or is written twice. A
+    child that fails, or dies, raises RuntimeError here; on any error every child still running
+    is killed and reaped before the error goes on."""
+
+    def __init__(self, n: int) -> None:
+        self.n = max(1, n)
+        self.running: dict[int, tuple[int, Callable]] = {}   # pid -> (pipe to read, done)
+
+    def __enter__(self) -> "_Forked":
+        if self.n > 1:
+            # Every object this process holds now is left out of the cyclic collector's passes
+            # (gc.freeze): a collection in a child would otherwise touch them all, copying their
+            # memory pages (copy-on-write) and costing each child about 0.15 s (measured).
+            gc.freeze()
+        return self
+
+    def run(self, task: Callable, done: Callable) -> None:
+        if self.n == 1:
+            done(task())
+            return
+        while len(self.running) >= self.n:
+            self._collect()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:                                   # the child
+            code = 1
+            try:
+                os.close(r)
+                try:
+                    payload = pickle.dumps((True, task()))
+                except BaseException:
+                    payload = pickle.dumps((False, traceback.format_exc()))
+                with os.fdopen(w, "wb") as f:
+                    f.write(payload)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.running[pid] = (r, done)
+
+    def _collect(self) -> None:
+        """Wait for the first child to finish; hand its result to its ``done``."""
+        ready, _, _ = select.select([r for r, _ in self.running.values()], [], [])
+        pid = next(p for p, (r, _) in self.running.items() if r == ready[0])
+        r, done = self.running.pop(pid)
+        with os.fdopen(r, "rb") as f:
+            data = f.read()
+        _, status = os.waitpid(pid, 0)
+        if not data:
+            raise RuntimeError("a Great Expectations worker process ended without a result "
+                               f"(wait status {status})")
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise RuntimeError("Great Expectations failed in a worker process:\n" + value)
+        done(value)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            while exc_type is None and self.running:
+                self._collect()
+        finally:
+            for pid, (r, _done) in self.running.items():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                os.waitpid(pid, 0)
+                os.close(r)
+            self.running.clear()
+            if self.n > 1:
+                gc.unfreeze()
+        return False

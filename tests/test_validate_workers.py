@@ -1,0 +1,120 @@
+"""Great Expectations in forked worker processes (etl/validate.py ``_Forked``, issue 15).
+
+1. The validator as the ETL runs it, on the demo's files corrupted in every column, finds the same
+   problems, row for row, with two worker processes as with GX in this process; and the workers
+   were really forked (os.fork counted).
+2. ``_Forked`` itself: results reach ``done`` in this process; a task that raises, or a child
+   that dies without a result, is an error here naming what happened; on an error every child
+   still running is killed and reaped (its pid gone).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import etl.validate as validate
+from etl.contract import DOMAINS
+from etl.read import read_export
+
+DEMO = Path(__file__).resolve().parent.parent / "demo" / "exports"
+
+
+def _corrupted(frame: pl.DataFrame, rng: random.Random) -> pl.DataFrame:
+    """Every column, on about a fifth of the rows: another row's value, nothing, or junk."""
+    data = {c: frame[c].to_list() for c in frame.columns}
+    n = frame.height
+    for c in data:
+        for i in range(n):
+            if rng.random() < 0.2:
+                data[c][i] = rng.choice([data[c][rng.randrange(n)], None, "JUNK", "99999"])
+    return pl.DataFrame(data, schema=frame.schema)
+
+
+def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monkeypatch):
+    rng = random.Random(41)
+    files: dict[str, list] = {d: [] for d in DOMAINS}
+    for site in sorted(DEMO.iterdir()):
+        export, problems = read_export(site, tmp_path / site.name)
+        assert not problems
+        for d, ef in export.files.items():
+            files[d].append(dataclasses.replace(ef, frame=_corrupted(ef.frame, rng),
+                                                sha256=f"{ef.sha256}-{site.name}-corrupted"))
+    jobs = [(d, fs) for d, fs in files.items() if fs]
+    runner = validate._runner(lambda _m: None)
+
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "1")
+    here = runner.run_domains(jobs)
+    forks = []
+    real_fork = os.fork
+
+    def counted_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", counted_fork)
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "2")
+    workers = runner.run_domains(jobs)
+
+    assert len(forks) == len(jobs)                       # one worker per domain's batch
+    for d, _fs in jobs:
+        for sha in here[d]:
+            assert sorted(workers[d][sha], key=repr) == sorted(here[d][sha], key=repr), d
+    assert sum(len(cells) for by_file in here.values() for cells in by_file.values()) > 200
+
+
+def test_gx_workers_setting(monkeypatch):
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "1")
+    assert validate.gx_workers() == 1
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "3")
+    assert validate.gx_workers() == 3
+    monkeypatch.delenv("TRIALDASH_GX_WORKERS")
+    assert validate.gx_workers() == max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_results_come_back_and_a_failing_task_is_an_error_here(monkeypatch):
+    got = []
+    with validate._Forked(2) as pool:
+        for i in range(5):
+            pool.run(lambda i=i: (i, os.getpid()), got.append)
+    assert sorted(i for i, _pid in got) == [0, 1, 2, 3, 4]
+    assert os.getpid() not in {pid for _i, pid in got}          # each ran in a child
+
+    def boom():
+        raise ValueError("no such column: LBXYZ")
+    with pytest.raises(RuntimeError, match="no such column: LBXYZ"):
+        with validate._Forked(2) as pool:
+            pool.run(boom, got.append)
+
+
+def test_a_dead_child_is_an_error_and_the_others_are_killed_and_reaped(monkeypatch):
+    forks = []
+    real_fork = os.fork
+
+    def counted_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", counted_fork)
+    with pytest.raises(RuntimeError, match="ended without a result"):
+        with validate._Forked(2) as pool:
+            pool.run(lambda: time.sleep(600), print)               # still running at the error
+            pool.run(lambda: os._exit(3), print)                   # dies without a result
+            pool.run(lambda: 1, print)                             # waits for a free worker
+    assert len(forks) == 2
+    assert not any(_alive(pid) for pid in forks)                  # killed, and reaped (no zombie)
