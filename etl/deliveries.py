@@ -18,7 +18,6 @@ Refused deliveries never reach the warehouse (the run log holds them: ``warehous
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +26,7 @@ import polars as pl
 
 from etl.changes import CHANGE_SCHEMA, delivery_changes
 from etl.model import Export
+from etl.workdir import work_folder
 
 ALIAS = "old_deliveries"
 
@@ -71,7 +71,7 @@ def _archived_frames(archive: str | None) -> dict[str, pl.DataFrame] | None:
 
     if not archive or not Path(archive).exists():
         return None
-    with tempfile.TemporaryDirectory(prefix="trialdash-previous-") as work:
+    with work_folder("previous") as work:
         export, _problems = read_export(Path(archive), Path(work))
         return {d: f.frame for d, f in export.files.items()}
 

@@ -31,7 +31,6 @@ import dataclasses
 import functools
 import os
 import shutil
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -50,6 +49,7 @@ from etl.sdtm_write import sdtm_empty_frame, write_sdtm  # noqa: F401 (re-export
 from etl.swap import (lock_path, owner_only, recover, remove_db_file, replace,  # noqa: F401
                       tmp_path, warehouse_lock)
 from etl.deliveries import record_deliveries
+from etl.workdir import work_folder
 
 
 SCHEMA_SQL = wh_paths.PROJECT_ROOT / "warehouse" / "schema.sql"
@@ -154,7 +154,7 @@ def validate_only(sources: list[Path], warehouse: Path, progress: Progress = Non
     runs = wh_paths.runs_dir(warehouse)
     record = runlog.new_record(runlog.new_run_id(), "validate", argv)
     record["warehouse"] = str(warehouse)
-    with tempfile.TemporaryDirectory(prefix="trialdash-validate-") as work:
+    with work_folder("validate") as work:
         result = _validate_recorded(sources, Path(work), record, runs, progress)
     if result is None:
         return _result(record, runs, [])
@@ -241,7 +241,7 @@ def load_exports(sources: list[Path], warehouse: Path, progress: Progress = None
     t_start = time.monotonic()
 
     records: dict[str, dict] = {}   # run records read (finding a reusable validation), for audit
-    with tempfile.TemporaryDirectory(prefix="trialdash-load-") as work:
+    with work_folder("load") as work:
         result = _validate_recorded(sources, Path(work), record, runs, progress, records)
         if result is None:
             return _result(record, runs, [])
