@@ -91,17 +91,30 @@ def go(page, title: str, width: int) -> None:
     close_sidebar_if_overlaying(page, width)
 
 
+# Resolves once the page's layout has stopped changing: the main container's height and every
+# chart's drawn size the same at 6 samples 50 ms apart (a resize makes the Vega charts draw again,
+# from a ResizeObserver, within a frame or two; no script rerun).
+SETTLED = """() => new Promise(resolve => {
+    const sig = () => document.querySelector('[data-testid="stMain"]').scrollHeight + '|' +
+        [...document.querySelectorAll('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')]
+            .map(c => { const b = c.getBoundingClientRect(); return b.width + 'x' + b.height; }).join(',');
+    let last = sig(), same = 0;
+    const tick = () => { const now = sig(); same = now === last ? same + 1 : 0; last = now;
+                         if (same >= 5) resolve(true); else setTimeout(tick, 50); };
+    setTimeout(tick, 50);
+})"""
+
+
 def full_page_shot(page, width: int, name: str) -> None:
     """Streamlit scrolls inside its main container, so the viewport is made as tall as the page
-    for the screenshot, then set back."""
+    for the screenshot, then set back; each time, the layout is let settle (SETTLED)."""
     tall = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": width, "height": max(HEIGHT, int(tall) + 40)})
-    page.wait_for_timeout(800)
-    _wait_idle(page)
+    page.evaluate(SETTLED)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"narrow-{width}-{name}.png"), full_page=True)
     page.set_viewport_size({"width": width, "height": HEIGHT})
-    page.wait_for_timeout(300)
+    page.evaluate(SETTLED)
 
 
 def overflowing_charts(page) -> list[str]:
