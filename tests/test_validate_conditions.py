@@ -73,10 +73,11 @@ def _condition_columns(condition: dict) -> set[str]:
 
 
 def _corrupted(frame: pl.DataFrame, columns: list[str], rng: random.Random) -> pl.DataFrame:
-    """The frame repeated to at least 400 rows (the demo's files are small) with, on about a third of its rows, each of ``columns`` given another row's
-    value (right for some condition, wrong for others), nothing, or a value no rule allows
-    (a word, or a number beyond every range)."""
-    frame = pl.concat([frame] * max(8, -(-400 // max(frame.height, 1))))   # at least 400 rows
+    """The frame repeated to at least 200 rows (the demo's files are small) with, on about a
+    third of its rows, each of ``columns`` given another row's value (right for some condition,
+    wrong for others), nothing, or a value no rule allows (a word, or a number beyond every
+    range)."""
+    frame = pl.concat([frame] * max(4, -(-200 // max(frame.height, 1))))   # at least 200 rows
     data = {c: frame[c].to_list() for c in frame.columns}
     n = frame.height
     for c in columns:
