@@ -61,13 +61,20 @@ def write_sdtm(con: duckdb.DuckDBPyConnection, old_file: Path, exports: list[Exp
     create_sdtm_tables(con)
     new_cuts = {e.siteid: e.data_cut for e in exports}
     previous_cuts = copy_other_sites(con, old_file, new_cuts, progress) if old_file.exists() else {}
+    # One insert per domain with every export's rows (in the exports' order, as before: one
+    # insert per export and domain): DuckDB writes one large insert about 40% faster than
+    # twenty small ones (10,000 subjects in 20 sites, measured 2026-12-04). The typed frames are
+    # chained, not copied into one (rechunk=False).
+    for domain in DOMAINS:
+        parts = [(e.siteid, e.files[domain]) for e in exports if domain in e.files]
+        if not parts:
+            continue
+        sites = ", ".join(str(site) for site, _f in parts)
+        say(progress, f"writing site{'s' if len(parts) > 1 else ''} {sites}: sdtm.{domain} "
+                      f"({sum(f.rows for _s, f in parts)} rows)...")
+        insert_frame(con, f"sdtm.{domain}", pl.concat(
+            [to_sdtm(domain, f.frame) for _s, f in parts], how="vertical", rechunk=False))
     for e in exports:
-        for domain in DOMAINS:
-            f = e.files.get(domain)
-            if f is None:
-                continue
-            say(progress, f"writing site {e.siteid}: sdtm.{domain} ({f.rows} rows)...")
-            insert_frame(con, f"sdtm.{domain}", to_sdtm(domain, f.frame))
         con.execute("INSERT INTO sdtm.exports VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [e.siteid, e.data_cut, e.data_cut_source, run_id, loaded_at,
                      str(archive_paths[e.siteid]), previous_cuts.get(e.siteid)])
