@@ -100,10 +100,21 @@ def _dates(frames, export: Export, out: _Out) -> None:
     cut = export.data_cut
     source = export.data_cut_source
     for domain, f in frames.items():
-        for col, (partial_ok, history_ok) in DATE_COLUMNS[domain].items():
-            c = pl.col(col)
-            form_ok = c.str.contains(ISO_PARTIAL_OK_REGEX)
-            bad = f.filter(c.is_not_null() & form_ok & ~_valid_date(c)).select(ROW, col)
+        columns = DATE_COLUMNS[domain]
+        if not columns:
+            continue
+        # Each date column's tests computed once, every column in one pass (Polars runs them in
+        # parallel; they were computed again for each filter below, issue 15): the ISO form, a
+        # real calendar date, the earliest and the latest day it can stand for.
+        f = f.with_columns([e for col in columns for e in (
+            pl.col(col).str.contains(ISO_PARTIAL_OK_REGEX).alias(col + "__form"),
+            _valid_date(pl.col(col)).alias(col + "__valid"),
+            earliest_day(pl.col(col)).alias(col + "__earliest"),
+            latest_day(pl.col(col)).alias(col + "__latest"))])
+        for col, (partial_ok, history_ok) in columns.items():
+            c, valid = pl.col(col), pl.col(col + "__valid")
+            form_ok = pl.col(col + "__form")
+            bad = f.filter(c.is_not_null() & form_ok & ~valid).select(ROW, col)
             if bad.height:
                 msgs = {}
                 for v in bad.get_column(col).unique().to_list():
@@ -114,12 +125,12 @@ def _dates(frames, export: Export, out: _Out) -> None:
                         msgs[v] = str(exc)
                 bad = bad.with_columns(pl.col(col).replace_strict(msgs).alias("_RULE"))
                 out.rows(domain, bad, col, rule_column="_RULE")
-            good = f.filter(_valid_date(c))
+            good = f.filter(valid)
             if cut is not None:
-                late = good.filter(earliest_day(c) > cut)
+                late = good.filter(pl.col(col + "__earliest") > cut)
                 out.rows(domain, late, col, f"after the data cut {cut.isoformat()} "
                          f"(from {source})")
-            early = good.filter(latest_day(c) < registration)
+            early = good.filter(pl.col(col + "__latest") < registration)
             if (domain, col) == ("cm", "CMSTDTC"):
                 # history ok for non-glucocorticoids only (cm.csv table)
                 early = early.filter(pl.col("CMCAT") == "GLUCOCORTICOID")
