@@ -52,6 +52,8 @@ or the environment variable TRIALDASH_WAREHOUSE):
   <WH without .duckdb>.archive/<run_id>/site<SITEID>/
                               read-only copy of every export accepted by a load, as delivered,
                               so any data cut can be rebuilt
+  $TMPDIR/trialdash-load-*/   a run's work folder (an extracted .zip), removed when the run
+  (and -validate-*)           ends; one left by a killed run is removed by the next run
 
 what to do next:
   refused  open the report, send the problems to the site (or fix the export with them), then
@@ -67,6 +69,9 @@ files: everything the ETL writes beside the warehouse (WH, the run log, the arch
   <WH without .duckdb>.runs/.load.lock) is owner-only (files 0600, archive 0400, folders 0700,
   archive folders 0500): no other account of the machine can read the trial's data or hold the
   lock. Run the ETL and the dashboard as the same account.
+
+speed: Great Expectations runs each domain's suite in a worker process, one per CPU (at most
+  4); TRIALDASH_GX_WORKERS=N sets how many, 1 keeps it in this process.
 
 progress is written to stderr; problems, summaries and the report path to stdout.
 """
