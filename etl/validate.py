@@ -21,6 +21,8 @@ import os
 import pickle
 import select
 import signal
+import sys
+import threading
 import traceback
 from collections import Counter
 import warnings
@@ -82,11 +84,21 @@ def validate_exports(sources: list[Path], workdir: Path,
         files = [export.files[domain] for export in exports if domain in export.files]
         todo = {ef.sha256: ef for ef in files if (domain, ef.sha256, suite_sha) not in _GX_CACHE}
         if todo:
-            rows = sum(ef.rows for ef in todo.values())
-            say(f"validating {domain}.csv of {len(files)} export(s) ({rows} rows)")
             jobs.append((domain, suite_sha, list(todo.values())))
+    # Great Expectations' import (seconds, the largest part of a small validation) runs in a
+    # thread while the cross-file rules run here: Polars does their work outside the GIL.
+    importing = _import_gx_in_background() if jobs else None
+
+    for label, export in labelled:
+        say(f"checking cross-file rules of {label}")
+        problems += check_export(export, label)
+
     if jobs:
-        found = _runner(say).run_domains([(domain, files) for domain, _sha, files in jobs])
+        runner = _runner(say, importing)
+        for domain, _sha, files in jobs:
+            say(f"validating {domain}.csv of {len(files)} export(s) "
+                f"({sum(ef.rows for ef in files)} rows)")
+        found = runner.run_domains([(domain, files) for domain, _sha, files in jobs])
         for domain, suite_sha, _files in jobs:
             for sha, cells in found[domain].items():
                 _remember((domain, sha, suite_sha), cells)
@@ -97,10 +109,6 @@ def validate_exports(sources: list[Path], workdir: Path,
                 ef = export.files[domain]
                 problems += [Problem(label, ef.name, *cell)
                              for cell in _GX_CACHE[(domain, ef.sha256, suite_sha)]]
-
-    for label, export in labelled:
-        say(f"checking cross-file rules of {label}")
-        problems += check_export(export, label)
     problems += check_sites_unique(labelled)
     return ValidationResult(exports=exports, problems=cap_problems(sort_problems(problems)),
                             reused_from=reused_from)
@@ -235,10 +243,30 @@ def _remember(key: tuple[str, str, str], found: list[tuple]) -> None:
     _GX_CACHE[key] = found
 
 
-def _runner(say: Callable[[str], None]) -> "_GxRunner":
-    """The process's one ephemeral GX context (created on first use)."""
+def _import_gx_in_background() -> threading.Thread | None:
+    """Start importing Great Expectations in a thread, unless it is imported already."""
+    if _RUNNER or "great_expectations" in sys.modules:
+        return None
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    thread = threading.Thread(target=_import_gx, name="trialdash-gx-import", daemon=True)
+    thread.start()
+    return thread
+
+
+def _import_gx() -> None:
+    try:
+        import great_expectations  # noqa: F401
+    except BaseException:   # imported again in the main thread by _GxRunner, which raises it
+        pass
+
+
+def _runner(say: Callable[[str], None], importing: threading.Thread | None = None) -> "_GxRunner":
+    """The process's one ephemeral GX context (created on first use, once ``importing``, the
+    background import of GX, has finished)."""
     if not _RUNNER:
         say("starting Great Expectations")
+        if importing is not None:
+            importing.join()
         _RUNNER.append(_GxRunner())
     return _RUNNER[0]
 
