@@ -8,7 +8,8 @@ stage ALONE in a fresh Python process (bench/stages.py) and reports:
 - time: measured inside the process around the work (interpreter start and imports excluded;
   the validator's Great Expectations import is shown apart);
 - peak memory: the process's peak resident set size from the kernel (``os.wait4`` rusage
-  ``ru_maxrss``), i.e. everything the process held — Python, the libraries it imported, Polars /
+  ``ru_maxrss``: for a process that forked workers, the larger of its own and its children's),
+  i.e. everything the process held — Python, the libraries it imported, Polars /
   DuckDB / Arrow buffers — not only the Python heap (tracemalloc sees Python objects only, so it is
   not used). A bare ``python -c "import polars, duckdb"`` is the floor of that column (shown).
 
@@ -156,8 +157,8 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
     r = run_stage("load", {"exports": exports, "warehouse": str(warehouse)})
     t = r.get("timings", {})
     info["load"] = r
-    add("load (etl.load), whole", r, f"outcome {r.get('outcome', '?')}; peak memory is the "
-        "load process's own" + workers_note(r))
+    add("load (etl.load), whole", r, f"outcome {r.get('outcome', '?')}; peak memory: the load "
+        "process or a child of it, whichever peaked higher (the kernel's figure)" + workers_note(r))
     for stage in ("validate", "archive", "write", "deliveries", "derive", "audit"):
         if stage in t:
             rows.append([f"  load: {stage}", f"{t[stage]:.2f}", "", "", "",
