@@ -36,7 +36,22 @@ def _corrupted(frame: pl.DataFrame, rng: random.Random) -> pl.DataFrame:
     return pl.DataFrame(data, schema=frame.schema)
 
 
-def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monkeypatch):
+@pytest.fixture
+def forks(monkeypatch) -> list[int]:
+    """The pids of the child processes os.fork makes while the test runs."""
+    made: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork():
+        pid = real_fork()
+        if pid:
+            made.append(pid)
+        return pid
+    monkeypatch.setattr(os, "fork", counted_fork)
+    return made
+
+
+def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monkeypatch, forks):
     rng = random.Random(41)
     files: dict[str, list] = {d: [] for d in DOMAINS}
     for site in sorted(DEMO.iterdir()):
@@ -50,15 +65,7 @@ def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monke
 
     monkeypatch.setenv("TRIALDASH_GX_WORKERS", "1")
     here = runner.run_domains(jobs)
-    forks = []
-    real_fork = os.fork
-
-    def counted_fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-    monkeypatch.setattr(os, "fork", counted_fork)
+    assert forks == []
     monkeypatch.setenv("TRIALDASH_GX_WORKERS", "2")
     workers = runner.run_domains(jobs)
 
@@ -101,16 +108,7 @@ def test_results_come_back_and_a_failing_task_is_an_error_here(monkeypatch):
             pool.run(boom, got.append)
 
 
-def test_a_dead_child_is_an_error_and_the_others_are_killed_and_reaped(monkeypatch):
-    forks = []
-    real_fork = os.fork
-
-    def counted_fork():
-        pid = real_fork()
-        if pid:
-            forks.append(pid)
-        return pid
-    monkeypatch.setattr(os, "fork", counted_fork)
+def test_a_dead_child_is_an_error_and_the_others_are_killed_and_reaped(forks):
     with pytest.raises(RuntimeError, match="ended without a result"):
         with validate._Forked(2) as pool:
             pool.run(lambda: time.sleep(600), print)               # still running at the error
