@@ -14,16 +14,11 @@ config exists but nothing in the package posts it; we still set it off and
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
-import pickle
-import select
-import signal
 import sys
 import threading
-import traceback
 from collections import Counter
 import warnings
 from collections.abc import Callable
@@ -35,6 +30,7 @@ from etl import limits
 from etl.conditions import source_column, unconditioned
 from etl.contract import COLUMNS, DOMAINS
 from etl.dates import DateError, parse_dtc
+from etl.forked import Forked, gx_workers
 from etl.model import Export, Problem, ValidationResult
 from etl.read import read_export
 from etl.rules import check_columns, check_export, check_sites_unique
@@ -119,8 +115,8 @@ def validate_exports(sources: list[Path], workdir: Path,
 # The code whose behaviour decides a GX result (what the frames hold, the helper columns, the
 # problem text): in the fingerprint, so a changed validator never reuses an old result even if
 # the version was not bumped.
-VALIDATOR_CODE = ("validate.py", "conditions.py", "suites.py", "read.py", "rules.py", "contract.py",
-                  "dates.py", "limits.py", "model.py")
+VALIDATOR_CODE = ("validate.py", "conditions.py", "forked.py", "suites.py", "read.py", "rules.py",
+                  "contract.py", "dates.py", "limits.py", "model.py")
 REUSE_LOOKBACK = 50   # recorded runs searched, newest first
 
 
@@ -313,7 +309,7 @@ class _GxRunner:
         """``run_files`` for several domains at once: domain -> file sha256 -> failing cells.
 
         Great Expectations' cost is Python work per expectation (building its metric graph),
-        single-threaded; so each batch's suite runs in a forked worker process (``_Forked``), up
+        single-threaded; so each batch's suite runs in a forked worker process (``etl.forked.Forked``), up
         to ``gx_workers()`` at a time, the largest suites first. A forked worker starts with GX
         imported and this context built (no second import), gets the batch's pandas frame by
         copy-on-write, runs GX only (no Polars, no DuckDB) and sends back plain values; the
@@ -322,12 +318,12 @@ class _GxRunner:
         batches = [(domain, batch) for domain, files in jobs for batch in _batches(files)]
         batches.sort(key=lambda b: -len(self.suite(b[0]).expectations))
         workers = gx_workers() if len(batches) > 1 else 1
-        with _Forked(workers) as pool:
+        with Forked(workers) as pool:
             for domain, files in batches:
                 self._run(domain, files, pool, out)
         return out
 
-    def _run(self, domain: str, files: list, pool: "_Forked", out: dict) -> None:
+    def _run(self, domain: str, files: list, pool: "Forked", out: dict) -> None:
         frame = self._pandas(domain, files)
         if frame is None:
             return
@@ -434,20 +430,6 @@ def _rule(meta: dict, value: str | None) -> str:
     return rule
 
 
-# --- Great Expectations in forked worker processes ----------------------------------------------
-
-def gx_workers() -> int:
-    """How many batches GX validates at once (``run_domains``): TRIALDASH_GX_WORKERS, else one
-    per CPU this process may use, at most 4; 1 where the system has no fork."""
-    if not hasattr(os, "fork"):
-        return 1
-    setting = os.environ.get("TRIALDASH_GX_WORKERS", "").strip()
-    if setting:
-        return max(1, int(setting))
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cpus, 4))
-
-
 def _batches(files: list) -> list[list]:
     """The files in batches of up to GX_BATCH_ROWS rows (a file is never split)."""
     out: list[list] = [[]]
@@ -459,82 +441,3 @@ def _batches(files: list) -> list[list]:
         out[-1].append(ef)
         rows += ef.rows
     return [b for b in out if b]
-
-
-class _Forked:
-    """Runs ``task()`` in forked child processes, at most ``n`` at a time, and ``done(result)``
-    here as each one finishes; with ``n == 1`` the task runs here, at once.
-
-    A child pickles its result (or its traceback) into a pipe and leaves with ``os._exit``: no
-    atexit handler, finaliser or buffered output of this process runs or is written twice. A
-    child that fails, or dies, raises RuntimeError here; on any error every child still running
-    is killed and reaped before the error goes on."""
-
-    def __init__(self, n: int) -> None:
-        self.n = max(1, n)
-        self.running: dict[int, tuple[int, Callable]] = {}   # pid -> (pipe to read, done)
-
-    def __enter__(self) -> "_Forked":
-        if self.n > 1:
-            # Every object this process holds now is left out of the cyclic collector's passes
-            # (gc.freeze): a collection in a child would otherwise touch them all, copying their
-            # memory pages (copy-on-write) and costing each child about 0.15 s (measured).
-            gc.freeze()
-        return self
-
-    def run(self, task: Callable, done: Callable) -> None:
-        if self.n == 1:
-            done(task())
-            return
-        while len(self.running) >= self.n:
-            self._collect()
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:                                   # the child
-            code = 1
-            try:
-                os.close(r)
-                try:
-                    payload = pickle.dumps((True, task()))
-                except BaseException:
-                    payload = pickle.dumps((False, traceback.format_exc()))
-                with os.fdopen(w, "wb") as f:
-                    f.write(payload)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(w)
-        self.running[pid] = (r, done)
-
-    def _collect(self) -> None:
-        """Wait for the first child to finish; hand its result to its ``done``."""
-        ready, _, _ = select.select([r for r, _ in self.running.values()], [], [])
-        pid = next(p for p, (r, _) in self.running.items() if r == ready[0])
-        r, done = self.running.pop(pid)
-        with os.fdopen(r, "rb") as f:
-            data = f.read()
-        _, status = os.waitpid(pid, 0)
-        if not data:
-            raise RuntimeError("a Great Expectations worker process ended without a result "
-                               f"(wait status {status})")
-        ok, value = pickle.loads(data)
-        if not ok:
-            raise RuntimeError("Great Expectations failed in a worker process:\n" + value)
-        done(value)
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
-        try:
-            while exc_type is None and self.running:
-                self._collect()
-        finally:
-            for pid, (r, _done) in self.running.items():
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                os.waitpid(pid, 0)
-                os.close(r)
-            self.running.clear()
-            if self.n > 1:
-                gc.unfreeze()
-        return False

@@ -1,9 +1,9 @@
-"""Great Expectations in forked worker processes (etl/validate.py ``_Forked``, issue 15).
+"""Great Expectations in forked worker processes (etl/forked.py ``Forked``, issue 15).
 
 1. The validator as the ETL runs it, on the demo's files corrupted in every column, finds the same
    problems, row for row, with two worker processes as with GX in this process; and the workers
    were really forked (os.fork counted).
-2. ``_Forked`` itself: results reach ``done`` in this process; a task that raises, or a child
+2. ``Forked`` itself: results reach ``done`` in this process; a task that raises, or a child
    that dies without a result, is an error here naming what happened; on an error every child
    still running is killed and reaped (its pid gone).
 """
@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 
 import etl.validate as validate
+from etl import forked
 from etl.contract import DOMAINS
 from etl.read import read_export
 
@@ -78,11 +79,11 @@ def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monke
 
 def test_gx_workers_setting(monkeypatch):
     monkeypatch.setenv("TRIALDASH_GX_WORKERS", "1")
-    assert validate.gx_workers() == 1
+    assert forked.gx_workers() == 1
     monkeypatch.setenv("TRIALDASH_GX_WORKERS", "3")
-    assert validate.gx_workers() == 3
+    assert forked.gx_workers() == 3
     monkeypatch.delenv("TRIALDASH_GX_WORKERS")
-    assert validate.gx_workers() == max(1, min(len(os.sched_getaffinity(0)), 4))
+    assert forked.gx_workers() == max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
 def _alive(pid: int) -> bool:
@@ -95,7 +96,7 @@ def _alive(pid: int) -> bool:
 
 def test_results_come_back_and_a_failing_task_is_an_error_here(monkeypatch):
     got = []
-    with validate._Forked(2) as pool:
+    with forked.Forked(2) as pool:
         for i in range(5):
             pool.run(lambda i=i: (i, os.getpid()), got.append)
     assert sorted(i for i, _pid in got) == [0, 1, 2, 3, 4]
@@ -104,13 +105,13 @@ def test_results_come_back_and_a_failing_task_is_an_error_here(monkeypatch):
     def boom():
         raise ValueError("no such column: LBXYZ")
     with pytest.raises(RuntimeError, match="no such column: LBXYZ"):
-        with validate._Forked(2) as pool:
+        with forked.Forked(2) as pool:
             pool.run(boom, got.append)
 
 
 def test_a_dead_child_is_an_error_and_the_others_are_killed_and_reaped(forks):
     with pytest.raises(RuntimeError, match="ended without a result"):
-        with validate._Forked(2) as pool:
+        with forked.Forked(2) as pool:
             pool.run(lambda: time.sleep(600), print)               # still running at the error
             pool.run(lambda: os._exit(3), print)                   # dies without a result
             pool.run(lambda: 1, print)                             # waits for a free worker
