@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 
 def gx_workers() -> int:
-    """How many batches GX validates at once (etl.validate ``run_domains``): TRIALDASH_GX_WORKERS, else one
-    per CPU this process may use, at most 4; 1 where the system has no fork."""
+    """How many batches GX validates at once (etl.validate ``run_domains``): TRIALDASH_GX_WORKERS,
+    else one per CPU this process may use, at most 4; 1 where the system has no fork."""
     if not hasattr(os, "fork"):
         return 1
     setting = os.environ.get("TRIALDASH_GX_WORKERS", "").strip()
