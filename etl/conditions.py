@@ -29,13 +29,15 @@ def mask(condition: dict) -> pl.Expr | None:
     never null; None for a form this module does not translate."""
     kind = condition.get("type")
     if kind == "comparison":
-        column, op, value = condition["column"]["name"], condition["operator"], condition["parameter"]
+        column, op = condition["column"]["name"], condition["operator"]
+        value = condition["parameter"]
         col = pl.col(column)
         if op == "==" and isinstance(value, str):
             return col.eq_missing(value)
         if op == "!=" and isinstance(value, str):
             return col.ne_missing(value)
-        if op in ("IN", "NOT_IN") and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        listed = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if op in ("IN", "NOT_IN") and listed:
             inside = col.is_in(value).fill_null(False)
             return inside if op == "IN" else ~inside
         return None

@@ -25,7 +25,10 @@ def gx_workers() -> int:
     setting = os.environ.get("TRIALDASH_GX_WORKERS", "").strip()
     if setting:
         return max(1, int(setting))
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        cpus = len(os.sched_getaffinity(0))
+    else:
+        cpus = os.cpu_count() or 1
     return max(1, min(cpus, 4))
 
 
