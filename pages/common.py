@@ -230,18 +230,17 @@ def start_download_sweeper() -> threading.Thread | None:
     return thread
 
 
-def download(label: str, make: "Callable[[], bytes]", file_name: str, mime: str, key: str,
-             on_click: "Callable | None" = None, args: tuple = (), kwargs: dict | None = None) -> None:
-    """A download whose file is made on click, within the signed-in session (module docstring);
-    ``on_click`` (with ``args``/``kwargs``) runs on that click too, e.g. an access-log entry.
+def download(label: str, make: "Callable[[], bytes]", file_name: str, mime: str, key: str) -> None:
+    """A download whose file is made on click, within the signed-in session (module docstring).
+    Whatever must happen on the click (an access-log entry) happens in ``make``.
 
-    A download without ``on_click`` does not rerun the page (``on_click="ignore"``): a rerun
-    replaces every deferred button's file id and drops the old ones at its end, so a second
-    download clicked while the first click's rerun was still going asked for an id that no
-    longer existed and got nothing (seen in CI: the fourth of five quick downloads in a row)."""
-    callback = {"on_click": on_click, "args": args, "kwargs": kwargs or {}} if on_click \
-        else {"on_click": "ignore"}
-    st.download_button(label, data=make, file_name=file_name, mime=mime, key=key, **callback)
+    A download never reruns the page (``on_click="ignore"``): a rerun replaces every deferred
+    button's file id and drops the old ones at its end, so a second download clicked while the
+    first click's rerun was still going asked for an id that no longer existed and got nothing
+    (seen in CI: the fourth of five quick downloads in a row), and a download whose own click
+    reran the page could lose its file before the browser fetched it (the committee packet's,
+    logged as downloaded, seen on a loaded machine)."""
+    st.download_button(label, data=make, file_name=file_name, mime=mime, key=key, on_click="ignore")
 
 
 def csv_download(df: pl.DataFrame, name: str, key: str) -> None:

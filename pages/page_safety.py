@@ -22,9 +22,15 @@ from warehouse.times import local_time
 sites = page_setup("safety")
 
 
-def _read_bytes(path: str) -> bytes:
+def _packet_pdf(path: str, user: str, packet_id: str) -> bytes:
+    """The packet's PDF, read when its download is clicked; the access log records the download
+    here, as the bytes are handed over. Not in an on_click: that reruns the page, and a rerun
+    that ends before the browser has fetched the file drops it, so a download was logged and
+    never arrived (seen in the browser test on a loaded machine)."""
     with open(path, "rb") as f:
-        return f.read()
+        data = f.read()
+    auth.log_access("packet_downloaded", user, "safety", packet_id=packet_id)
+    return data
 
 
 role, user = st.session_state["role"], st.session_state["user"]
@@ -70,10 +76,10 @@ if role in PACKET_ROLES:                # the page is theirs only; checked again
         if not os.path.isfile(m["_pdf"]):
             st.caption("Its PDF is missing from the packets folder.")
             continue
-        download(f"Download packet {m['packet_id']} (PDF)", functools.partial(_read_bytes, m["_pdf"]),
+        download(f"Download packet {m['packet_id']} (PDF)",
+                 functools.partial(_packet_pdf, m["_pdf"], user, m["packet_id"]),
                  f"committee-packet-{m['packet_id']}.pdf", "application/pdf",
-                 f"dl_packet_{m['packet_id']}", on_click=auth.log_access,
-                 args=("packet_downloaded", user, "safety"), kwargs={"packet_id": m["packet_id"]})
+                 f"dl_packet_{m['packet_id']}")
 
 # ---- the committee's tables ---------------------------------------------------------------------
 st.subheader("Overview of treatment-emergent adverse events")

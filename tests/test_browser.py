@@ -497,7 +497,13 @@ def test_monitor_issues_a_committee_packet_downloads_it_and_finds_it_listed(sign
     assert (manifest["created_by"], manifest["issued_via"]) == ("monitor", "app")
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text(f"Packet {folder.name} · issued").wait_for(timeout=60_000)   # listed
-    with page.expect_download() as download:
+    _wait_idle(page)          # the run that lists it has finished: its button is the live one
+
+    def downloads_logged() -> int:
+        return sum(json.loads(x)["event"] == "packet_downloaded"
+                   for x in (demo_warehouse.parent / "access.log").read_text().splitlines())
+    assert downloads_logged() == 0            # listing a packet is not downloading it
+    with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name=f"Download packet {folder.name} (PDF)").click()
     pdf = Path(download.value.path()).read_bytes()
     assert hashlib.sha256(pdf).hexdigest() == manifest["pdf_sha256"]
@@ -509,6 +515,7 @@ def test_monitor_issues_a_committee_packet_downloads_it_and_finds_it_listed(sign
     page.screenshot(path=str(ARTIFACTS / "15-monitor-packet-issued.png"))
     log = [json.loads(x) for x in (demo_warehouse.parent / "access.log").read_text().splitlines()]
     assert {"packet_issued", "packet_downloaded"} <= {e["event"] for e in log if e.get("user") == "monitor"}
+    assert downloads_logged() == 1            # logged once, as the file was handed over
 
 
 def test_data_team_can_neither_issue_nor_download_a_packet(signed_in, server):
