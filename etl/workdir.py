@@ -2,7 +2,8 @@
 
 A validation or a load works in a folder of its own under the system's temporary directory
 (``trialdash-validate-*``, ``trialdash-load-*``, ``trialdash-previous-*``: extracted zip files,
-the previous delivery read again), removed when the run ends. A run killed by SIGKILL (or a
+the previous delivery read again; ``trialdash-packet-*``: a committee packet being typeset,
+report/packet.py), removed when the run ends. A run killed by SIGKILL (or a
 power cut) cannot remove it: 51 such folders were found on the development machine, some holding
 extracted export files. So every folder holds a lock file, ``.in-use``, locked (``flock``) by the
 process working in it for as long as it lives; the kernel releases the lock when the process
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PREFIX = "trialdash-"
-KINDS = ("validate", "load", "previous")
+KINDS = ("validate", "load", "previous", "packet")
 IN_USE = ".in-use"
 UNLOCKED_GRACE_SECONDS = 3600   # a folder without its lock file yet: someone may be creating it
 

@@ -14,13 +14,13 @@ import getpass
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import auth
 from etl import runlog
 from etl.archive import sha256 as sha256_file
 from etl.contract import STUDY_TITLE, STUDYID
+from etl.workdir import work_folder
 from report.render import compile_pdf
 from report.sections import SECTIONS, Context
 from report.source import q
@@ -128,10 +128,10 @@ def issue(*, since: str | None = None, created_by: str | None = None, role: str 
              if reference else "nothing: the first packet"],
         ],
     }
-    with tempfile.TemporaryDirectory(prefix="trialdash-packet-") as work:
-        ctx = Context(workdir=Path(work), reference=reference)
+    with work_folder("packet") as work:       # swept by the next run if this one is killed
+        ctx = Context(workdir=work, reference=reference)
         sections = [section(ctx) for section in SECTIONS]
-        pdf = compile_pdf(Path(work), meta, sections, now)
+        pdf = compile_pdf(work, meta, sections, now)
     if sha256_file(wh) != before:
         raise PacketError("the warehouse was refreshed while the packet was being written: issue it again")
     manifest = {

@@ -39,10 +39,11 @@ def hold(env: dict, kind: str) -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
-def test_a_killed_runs_folder_is_swept_by_the_next_run_and_a_living_ones_is_not(tmpdir_env):
+@pytest.mark.parametrize("kind", ["validate", "packet"])    # an ETL run, a committee packet
+def test_a_killed_runs_folder_is_swept_by_the_next_run_and_a_living_ones_is_not(tmpdir_env, kind):
     root, env = tmpdir_env
     alive, alive_folder = hold(env, "load")
-    killed, killed_folder = hold(env, "validate")
+    killed, killed_folder = hold(env, kind)
     try:
         assert os.path.dirname(alive_folder) == str(root) and os.path.isdir(killed_folder)
         assert workdir.sweep() == []                       # both runs alive: nothing removed
