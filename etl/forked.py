@@ -24,6 +24,9 @@ def gx_workers() -> int:
         return 1
     setting = os.environ.get("TRIALDASH_GX_WORKERS", "").strip()
     if setting:
+        if not setting.isdigit():
+            raise ValueError(f"TRIALDASH_GX_WORKERS={setting!r}: give a whole number of worker "
+                             "processes (1: Great Expectations runs in the validating process)")
         return max(1, int(setting))
     if hasattr(os, "sched_getaffinity"):
         cpus = len(os.sched_getaffinity(0))

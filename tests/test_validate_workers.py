@@ -82,6 +82,9 @@ def test_gx_workers_setting(monkeypatch):
     assert forked.gx_workers() == 1
     monkeypatch.setenv("TRIALDASH_GX_WORKERS", "3")
     assert forked.gx_workers() == 3
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "two")
+    with pytest.raises(ValueError, match="TRIALDASH_GX_WORKERS='two': give a whole number"):
+        forked.gx_workers()
     monkeypatch.delenv("TRIALDASH_GX_WORKERS")
     assert forked.gx_workers() == max(1, min(len(os.sched_getaffinity(0)), 4))
 
