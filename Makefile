@@ -18,9 +18,11 @@ run: install demo
 
 # Test files run in parallel worker processes (pytest-xdist), one file per worker at a time
 # (--dist loadfile: a module's browser server and warehouse copies stay in one process), as many
-# workers as CPUs, at most 4 (each worker builds its own session demo warehouse).
+# workers as CPUs, at most 4 (each worker builds its own session demo warehouse). Files are handed
+# out in collection order, the longest first (tests/conftest.py LONG_FILES_FIRST), not xdist's
+# order by number of tests, which left one long file running alone at the end.
 test: install chromium
-	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 install: $(VENV)/.installed fonts
 
