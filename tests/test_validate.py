@@ -104,6 +104,15 @@ ONE_CELL_CASES = {
     "date_one_day_after_the_data_cut": ("ae.csv", 2, {"AEENDTC": "2024-03-02"}, [
         "ae.csv:2: AEENDTC=2024-03-02: after the data cut 2024-03-01 (from export.json)"]),
     "date_on_the_data_cut_accepted": ("ae.csv", 2, {"AEENDTC": "2024-03-01"}, []),
+    # a partial date stands for a span: after the cut only when its EARLIEST day is (2024-03
+    # begins on the cut day 2024-03-01: accepted; 2024-04 begins after it), before registration
+    # only when its LATEST day is (2023-09 ends on 2023-09-30, after 2023-09-22: accepted)
+    "partial_onset_in_the_data_cut_month_accepted": ("ae.csv", 3, {"AESTDTC": "2024-03"}, []),
+    "partial_onset_after_the_data_cut_month": ("ae.csv", 3, {"AESTDTC": "2024-04"}, [
+        "ae.csv:3: AESTDTC=2024-04: after the data cut 2024-03-01 (from export.json)"]),
+    "partial_onset_in_the_registration_month_accepted": ("ae.csv", 3, {"AESTDTC": "2023-09"}, []),
+    "partial_onset_before_the_registration_month": ("ae.csv", 3, {"AESTDTC": "2023-08"}, [
+        "ae.csv:3: AESTDTC=2023-08: before registration 2023-09-22 (only history-ok columns may be earlier)"]),
     "rfstdtc_is_the_first_infusion": ("dm.csv", 2, {"RFSTDTC": "2024-01-16"}, [
         "dm.csv:2: RFSTDTC=2024-01-16: RFSTDTC must be the date of the subject's first ex.csv "
         "infusion (2024-01-15)"]),
