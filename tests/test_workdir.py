@@ -1,5 +1,6 @@
 """The ETL's work folders (etl/workdir.py): a run killed with SIGKILL leaves its folder, and the
-next run removes it; a living run's folder, a folder being created, and anything not named as a
+next run removes it; a living run's folder, a folder being created, another account's folder, a link,
+and anything not named as a
 work folder are left alone. Real processes, real SIGKILL, a private temporary directory (TMPDIR)."""
 from __future__ import annotations
 
@@ -72,8 +73,22 @@ def test_a_folder_being_created_and_other_names_are_left_alone(tmpdir_env):
         d.mkdir()
     two_hours_ago = time.time() - 2 * 3600
     os.utime(old, (two_hours_ago, two_hours_ago))
+    # another account's folder, and a link by a work folder's name, are never touched
+    theirs = root / "trialdash-load-theirs"
+    if os.getuid() == 0:                      # root can hand a folder to another account
+        theirs.mkdir()
+        os.utime(theirs, (two_hours_ago, two_hours_ago))
+        os.chown(theirs, 4242, 4242)
+    target = root / "elsewhere"
+    target.mkdir()
+    (target / "dm.csv").write_text("USUBJID\n")
+    link = root / "trialdash-load-link"
+    link.symlink_to(target, target_is_directory=True)
+    os.utime(link, (two_hours_ago, two_hours_ago), follow_symlinks=False)
     assert workdir.sweep() == [old]
     assert new.is_dir() and all(d.is_dir() for d in other)
+    assert link.is_symlink() and (target / "dm.csv").is_file()
+    assert theirs.is_dir() == (os.getuid() == 0)       # another account's: kept
     with pytest.raises(ValueError):
         with workdir.work_folder("anything"):
             pass
