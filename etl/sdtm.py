@@ -29,7 +29,8 @@ def to_sdtm(domain: str, raw: pl.DataFrame) -> pl.DataFrame:
     exprs: list[pl.Expr] = []
     for col, status in COLUMNS[domain].items():
         if col not in raw.columns:   # an optional column absent: nulls of the column's type
-            dtype = pl.Int64 if col in INTEGER_COLUMNS else pl.Float64 if col in FLOAT_COLUMNS else pl.String
+            dtype = (pl.Int64 if col in INTEGER_COLUMNS else
+                     pl.Float64 if col in FLOAT_COLUMNS else pl.String)
             exprs.append(pl.lit(None, dtype=dtype).alias(col))
             continue
         c = pl.col(col).cast(pl.String).str.strip_chars()

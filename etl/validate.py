@@ -74,13 +74,13 @@ def validate_exports(sources: list[Path], workdir: Path,
         if reused_from is not None:
             say(f"Great Expectations suites: reusing the successful validation of run {reused_from} "
                 "(same files, suites and version)")
-    jobs = []          # (domain, suite sha256, files not validated yet in this process)
-    for domain in DOMAINS if reused_from is None else ():
-        suite_sha = _suite_sha256(domain)
+    suite_shas = {} if reused_from is not None else {d: _suite_sha256(d) for d in DOMAINS}
+    jobs = []          # (domain, files not validated yet in this process)
+    for domain, suite_sha in suite_shas.items():
         files = [export.files[domain] for export in exports if domain in export.files]
         todo = {ef.sha256: ef for ef in files if (domain, ef.sha256, suite_sha) not in _GX_CACHE}
         if todo:
-            jobs.append((domain, suite_sha, list(todo.values())))
+            jobs.append((domain, list(todo.values())))
     # Great Expectations' import (seconds, the largest part of a small validation) runs in a
     # thread while the cross-file rules run here: Polars does their work outside the GIL.
     importing = _import_gx_in_background() if jobs else None
@@ -91,15 +91,13 @@ def validate_exports(sources: list[Path], workdir: Path,
 
     if jobs:
         runner = _runner(say, importing)
-        for domain, _sha, files in jobs:
+        for domain, files in jobs:
             say(f"validating {domain}.csv of {len(files)} export(s) "
                 f"({sum(ef.rows for ef in files)} rows)")
-        found = runner.run_domains([(domain, files) for domain, _sha, files in jobs])
-        for domain, suite_sha, _files in jobs:
-            for sha, cells in found[domain].items():
-                _remember((domain, sha, suite_sha), cells)
-    for domain in DOMAINS if reused_from is None else ():
-        suite_sha = _suite_sha256(domain)
+        for domain, by_file in runner.run_domains(jobs).items():
+            for sha, cells in by_file.items():
+                _remember((domain, sha, suite_shas[domain]), cells)
+    for domain, suite_sha in suite_shas.items():
         for label, export in labelled:
             if domain in export.files:
                 ef = export.files[domain]

@@ -1,7 +1,7 @@
 """The ETL's work folders (etl/workdir.py): a run killed with SIGKILL leaves its folder, and the
-next run removes it; a living run's folder, a folder being created, another account's folder, a link,
-and anything not named as a
-work folder are left alone. Real processes, real SIGKILL, a private temporary directory (TMPDIR)."""
+next run removes it; a living run's folder, a folder being created, another account's folder, a
+link, and anything not named as a work folder are left alone. Real processes, real SIGKILL, a
+private temporary directory (TMPDIR)."""
 from __future__ import annotations
 
 import os
