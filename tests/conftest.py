@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -128,6 +129,23 @@ def make_export(tmp_path, valid_site01):
             set_data_cut(dest, siteid, data_cut)
         return dest
     return make
+
+
+def corrupted(frame: pl.DataFrame, rng, columns=None, share: float = 0.2,
+              min_rows: int = 0) -> pl.DataFrame:
+    """A reader's frame (all strings) with, on about ``share`` of its rows, each of ``columns``
+    (default: every column) given another row's value (right in one context, wrong in another),
+    nothing, or a value no rule allows (a word, or a number beyond every range). Repeated first
+    to at least ``min_rows`` rows (the demo's files are small)."""
+    if min_rows and frame.height:
+        frame = pl.concat([frame] * max(1, -(-min_rows // frame.height)))
+    data = {c: frame[c].to_list() for c in frame.columns}
+    n = frame.height
+    for c in columns or frame.columns:
+        for i in range(n):
+            if rng.random() < share:
+                data[c][i] = rng.choice([data[c][rng.randrange(n)], None, "BAD-VALUE", "99999"])
+    return pl.DataFrame(data, schema=frame.schema)
 
 
 # --- the warehouse -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pytest
 from etl.conditions import mask, source_column, unconditioned
 from etl.contract import DOMAINS
 from etl.validate import _GxRunner, load_suite_json
+from tests.conftest import corrupted
 
 # A:  X     Y     None  X     Z
 # B:  1     None  2     3     1
@@ -76,21 +77,6 @@ def _condition_columns(condition: dict) -> set[str]:
     return set().union(*(_condition_columns(c) for c in condition.get("conditions", [])))
 
 
-def _corrupted(frame: pl.DataFrame, columns: list[str], rng: random.Random) -> pl.DataFrame:
-    """The frame repeated to at least 200 rows (the demo's files are small) with, on about a
-    third of its rows, each of ``columns`` given another row's value (right for some condition,
-    wrong for others), nothing, or a value no rule allows (a word, or a number beyond every
-    range)."""
-    frame = pl.concat([frame] * max(4, -(-200 // max(frame.height, 1))))   # at least 200 rows
-    data = {c: frame[c].to_list() for c in frame.columns}
-    n = frame.height
-    for c in columns:
-        for i in range(n):
-            if rng.random() < 0.35:
-                data[c][i] = rng.choice([data[c][rng.randrange(n)], None, "BAD-VALUE", "99999"])
-    return pl.DataFrame(data, schema=frame.schema)
-
-
 def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_itself(tmp_path):
     import dataclasses
     from pathlib import Path
@@ -112,8 +98,8 @@ def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_i
                              | set().union(*(_condition_columns(e["kwargs"]["row_condition"])
                                              for e in mine)))
             ef = export.files[domain]
-            files[domain].append(dataclasses.replace(ef, frame=_corrupted(ef.frame, columns, rng),
-                                                     sha256=ef.sha256 + "-corrupted"))
+            bad = corrupted(ef.frame, rng, columns, share=0.35, min_rows=200)
+            files[domain].append(dataclasses.replace(ef, frame=bad, sha256=ef.sha256 + "-corrupted"))
     jobs = list(files.items())          # each domain: both sites' files in one batch
     a, b = ours.run_domains(jobs), theirs.run_domains(jobs)
     found: list[tuple] = []

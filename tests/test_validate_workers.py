@@ -15,26 +15,15 @@ import random
 import time
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 import etl.validate as validate
 from etl import forked
 from etl.contract import DOMAINS
 from etl.read import read_export
+from tests.conftest import corrupted
 
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "exports"
-
-
-def _corrupted(frame: pl.DataFrame, rng: random.Random) -> pl.DataFrame:
-    """Every column, on about a fifth of the rows: another row's value, nothing, or junk."""
-    data = {c: frame[c].to_list() for c in frame.columns}
-    n = frame.height
-    for c in data:
-        for i in range(n):
-            if rng.random() < 0.2:
-                data[c][i] = rng.choice([data[c][rng.randrange(n)], None, "JUNK", "99999"])
-    return pl.DataFrame(data, schema=frame.schema)
 
 
 @pytest.fixture
@@ -59,7 +48,7 @@ def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monke
         export, problems = read_export(site, tmp_path / site.name)
         assert not problems
         for d, ef in export.files.items():
-            files[d].append(dataclasses.replace(ef, frame=_corrupted(ef.frame, rng),
+            files[d].append(dataclasses.replace(ef, frame=corrupted(ef.frame, rng),
                                                 sha256=f"{ef.sha256}-{site.name}-corrupted"))
     jobs = [(d, fs) for d, fs in files.items() if fs]
     runner = validate._runner(lambda _m: None)
