@@ -53,6 +53,21 @@ class ExportFile:
         return self.frame.height
 
 
+def row_batches(files: list[ExportFile], max_rows: int) -> list[list[ExportFile]]:
+    """The files, in order, in consecutive groups of about ``max_rows`` rows: a group takes files
+    until it holds ``max_rows`` rows or more (a file is never split; a file of more rows is a
+    group of its own). Great Expectations' batches and the sdtm inserts bound their memory so."""
+    out: list[list[ExportFile]] = [[]]
+    rows = 0
+    for f in files:
+        if out[-1] and rows >= max_rows:
+            out.append([])
+            rows = 0
+        out[-1].append(f)
+        rows += f.rows
+    return [b for b in out if b]
+
+
 @dataclasses.dataclass
 class Export:
     """One site's delivery: a folder, or a .zip holding one folder."""

@@ -31,7 +31,7 @@ from etl.conditions import source_column, unconditioned
 from etl.contract import COLUMNS, DOMAINS
 from etl.dates import DateError, parse_dtc
 from etl.forked import Forked, gx_workers
-from etl.model import Export, Problem, ValidationResult
+from etl.model import Export, Problem, ValidationResult, row_batches
 from etl.read import read_export
 from etl.rules import check_columns, check_export, check_sites_unique
 from etl.suites import EXPECTATIONS_DIR, NUM_SUFFIX, NUMERIC_COLUMNS, ROW_COLUMN
@@ -313,7 +313,8 @@ class _GxRunner:
         copy-on-write, runs GX only (no Polars, no DuckDB) and sends back plain values; the
         problems are made here, in this process. With one worker, or one batch, GX runs here."""
         out = {domain: {ef.sha256: [] for ef in files} for domain, files in jobs}
-        batches = [(domain, batch) for domain, files in jobs for batch in _batches(files)]
+        batches = [(domain, batch) for domain, files in jobs
+                   for batch in row_batches(files, GX_BATCH_ROWS)]
         batches.sort(key=lambda b: -len(self.suite(b[0]).expectations))
         workers = gx_workers() if len(batches) > 1 else 1
         with Forked(workers) as pool:
@@ -426,16 +427,3 @@ def _rule(meta: dict, value: str | None) -> str:
         except DateError as exc:
             return str(exc)  # not a date at all: the parser's reason
     return rule
-
-
-def _batches(files: list) -> list[list]:
-    """The files in batches of up to GX_BATCH_ROWS rows (a file is never split)."""
-    out: list[list] = [[]]
-    rows = 0
-    for ef in files:
-        if out[-1] and rows >= GX_BATCH_ROWS:
-            out.append([])
-            rows = 0
-        out[-1].append(ef)
-        rows += ef.rows
-    return [b for b in out if b]
