@@ -214,7 +214,9 @@ def test_the_load_reads_only_the_derivations_columns_and_derives_the_same_tables
     adam table derived from those columns equals the one derived from whole rows, on this file's
     hand-made trial and on the demo trial loaded by the real command line (the generator's
     variety: every domain, partial dates, withdrawals). A column the derivations need and the
-    list left out fails here (ColumnNotFoundError), or changes a table."""
+    list left out fails here (ColumnNotFoundError), or changes a table. The pruned frames are
+    derived as build_adam derives them (``consume=True``: the dict emptied, qs and lb freed
+    early), the reference from whole rows without it."""
     from etl.derive.build import DERIVATION_COLUMNS, derive_all, read_sdtm
     con = built if trial == "hand-made" else duckdb.connect(str(demo_cli_warehouse), read_only=True)
     try:
@@ -222,7 +224,8 @@ def test_the_load_reads_only_the_derivations_columns_and_derives_the_same_tables
         for d in DOMAINS:
             assert tuple(read[d].columns) == DERIVATION_COLUMNS[d]
             assert set(read[d].columns) < set(whole[d].columns), d   # STUDYID at least is not read
-        pruned, reference = derive_all(read), derive_all(whole)
+        pruned, reference = derive_all(read, consume=True), derive_all(whole)
+        assert read == {} and set(whole) == set(DOMAINS) | {"exports"}
     finally:
         if con is not built:
             con.close()
