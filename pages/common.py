@@ -247,6 +247,29 @@ def csv_download(df: pl.DataFrame, name: str, key: str) -> None:
     download(f"Download {name} (CSV)", lambda: csv_bytes(df), f"{name}.csv", "text/csv", key)
 
 
+# Charts that draw every subject (the LLDAS grid, SLEDAI-2K panels, lab values) draw at most
+# this many subjects at once; beyond it the user picks which (issue 15: at 10,000 subjects the
+# Efficacy page drew 10,000 panels, 14 s in the browser, and no one can read them).
+CHART_SUBJECTS = 40
+
+
+def chart_subjects(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The rows of ``frame`` (a USUBJID column) for the per-subject charts under it: every row
+    while it holds at most CHART_SUBJECTS subjects (nothing is shown then); beyond that, the rows
+    of the subjects picked in a box shown here (the first CHART_SUBJECTS by ID until the user
+    picks others) with a line saying how many of how many are drawn. Tables and downloads keep
+    every subject: only the charts are thinned."""
+    subjects = frame.get_column("USUBJID").drop_nulls().unique().sort().to_list()
+    if len(subjects) <= CHART_SUBJECTS:
+        return frame
+    picked = st.multiselect(f"Subjects drawn in the charts below ({len(subjects)} in all)",
+                            subjects, default=subjects[:CHART_SUBJECTS],
+                            format_func=labels.short_subject, key=key)
+    st.caption(f"The charts draw {len(picked)} of {len(subjects)} subjects (at most "
+               f"{CHART_SUBJECTS} at first); the tables list every subject.")
+    return frame.filter(pl.col("USUBJID").is_in(picked))
+
+
 def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,
           height: int | None = None, style=None, data: pl.DataFrame | None = None) -> None:
     """A table with its CSV download. Shown under the words of warehouse/labels.py (the CDISC

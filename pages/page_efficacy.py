@@ -3,7 +3,7 @@ visit grid of LLDAS and C1-C5, SLEDAI-2K over time, change from week 0, immunosu
 import polars as pl
 import streamlit as st
 
-from pages.common import frac, linked_table, page_setup, table
+from pages.common import chart_subjects, frac, linked_table, page_setup, table
 from warehouse import charts, queries
 from warehouse.study import ENDPOINT_WEEKS, PRIMARY_WEEK
 
@@ -29,7 +29,8 @@ table(summary.select("PARAMCD", "PARAM", "AVISITN", "responders / due", "not_yet
 visits = queries.lldas_visits(sites, fas_only=True)   # full analysis set only (R-ENDPOINT)
 st.subheader("LLDAS and criteria C1–C5 by visit")
 st.caption("Full analysis set: enrolled subjects with at least one infusion (screen failures are not shown).")
-grid = visits.unpivot(index=["USUBJID", "AVISIT", "VISITNUM"],
+drawn = chart_subjects(visits, "efficacy_chart_subjects")   # the grid and SLEDAI-2K panels
+grid = drawn.unpivot(index=["USUBJID", "AVISIT", "VISITNUM"],
                       on=["LLDASFL", "CRIT1FL", "CRIT2FL", "CRIT3FL", "CRIT4FL", "CRIT5FL"],
                       variable_name="criterion", value_name="flag").with_columns(
     pl.col("criterion").replace({"LLDASFL": "LLDAS", **{f"CRIT{i}FL": f"C{i}" for i in range(1, 6)}}),
@@ -43,8 +44,8 @@ if grid.height:
 linked_table(visits, "lldas_by_visit")
 
 st.subheader("SLEDAI-2K over time")
-if visits.height:
-    st.altair_chart(charts.sledai_multiples(visits))
+if drawn.height:
+    st.altair_chart(charts.sledai_multiples(drawn))
     st.caption("One panel per subject (site-subject), shared axes; points coloured by LLDAS at the visit.")
 
 st.subheader("Change from week 0 (weeks 12 and 24)")

@@ -7,7 +7,8 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from pages.common import PAGES, count_axis, frac, linked_table, page_setup, pages_for, table
+from pages.common import (PAGES, chart_subjects, count_axis, frac, linked_table, page_setup,
+                          pages_for, table)
 from warehouse import charts, queries
 from warehouse.labels import short_subject
 
@@ -70,8 +71,8 @@ tests = queries.lab_tests(sites)
 if tests.height:
     labels = {r["PARAMCD"]: f"{r['PARAMCD']} ({r['AVALU'] or 'no unit'})" for r in tests.iter_rows(named=True)}
     code = st.selectbox("Test", list(labels), format_func=labels.get, key="lab_test")
-    values = queries.lab_values(code, sites).with_columns(grade_label(),
-                                                          pl.col("USUBJID").str.slice(-6).alias("subject"))
+    values = chart_subjects(queries.lab_values(code, sites), "lab_chart_subjects").with_columns(
+        grade_label(), pl.col("USUBJID").str.slice(-6).alias("subject"))
     # One selection per layer (a line, a point): either names the subject to open.
     picks = [alt.selection_point(fields=["USUBJID"], name=n, on="click") for n in ("line", "point")]
     x = alt.X("ADY:Q", title="Study day")

@@ -357,3 +357,48 @@ def test_enrolled_counts_enrolled_subjects_not_dosed_ones_R_ENROL(tmp_path, file
     assert metric(at, "Enrolled") == "4 / 10"
     assert "FAS 3" in texts(at)
     assert metric(open_page("enrollment"), "Enrolled") == "4 / 10"
+
+
+def drawn_subjects(at) -> list[set]:
+    """Per chart, the subjects (USUBJID) of the rows it was drawn from."""
+    return [{r["USUBJID"] for r in rows if r.get("USUBJID")} for rows in chart_rows(at)]
+
+
+def test_per_subject_charts_draw_a_chosen_few_beyond_the_limit(app, monkeypatch):
+    """pages.common.chart_subjects: the FAS here is 2 subjects (U1, U4). With the limit at 2 the
+    charts draw both and no picker is shown; at 1 a picker appears holding the first subject by
+    ID (U1), the grid and the SLEDAI-2K panels draw U1 only, the visit table still lists both, and
+    picking U4 draws U4 only."""
+    import pages.common as common
+
+    monkeypatch.setattr(common, "CHART_SUBJECTS", 2)
+    at = app("efficacy")
+    assert not [m for m in at.multiselect if m.key == "efficacy_chart_subjects"]
+    assert drawn_subjects(at) == [{U1, U4}] * 7
+
+    monkeypatch.setattr(common, "CHART_SUBJECTS", 1)
+    at = app("efficacy")
+    picker = at.multiselect(key="efficacy_chart_subjects")
+    assert picker.value == [U1]
+    assert "The charts draw 1 of 2 subjects (at most 1 at first); the tables list every subject." in texts(at)
+    assert drawn_subjects(at) == [{U1}] * 7
+    table = next(d.value for d in at.dataframe if "LLDASFL" in d.value.columns)
+    assert sorted(set(table["USUBJID"])) == [U1, U4]
+    picker.set_value([U4]).run()
+    assert drawn_subjects(at) == [{U4}] * 7
+
+
+def test_lab_values_chart_draws_a_chosen_few_beyond_the_limit(app, monkeypatch):
+    """Labs page, charts in order: worst-grade counts (no subject), values over study day,
+    eDISH. The hand-built trial's first test has values of U1 and U4: all drawn under the limit;
+    with the limit at 1 the values chart draws U1 only, and eDISH (one point per subject, a
+    trial-wide signal) still draws both."""
+    import pages.common as common
+
+    at = app("labs")
+    assert drawn_subjects(at) == [set(), {U1, U4}, {U1, U4}]
+    assert not [m for m in at.multiselect if m.key == "lab_chart_subjects"]
+    monkeypatch.setattr(common, "CHART_SUBJECTS", 1)
+    at = app("labs")
+    assert at.multiselect(key="lab_chart_subjects").value == [U1]
+    assert drawn_subjects(at) == [set(), {U1}, {U1, U4}]
