@@ -17,10 +17,12 @@ visit of each page is the cold one), and the median is reported.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import statistics
 import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -147,6 +149,7 @@ def measure(warehouse: str) -> dict:
     keys = ["bench_blank"] + [k for k in common.PAGES if "pi" in common.PAGES[k][3]]
     titles = {k: common.PAGES[k][1] for k in keys[1:]} | {"bench_blank": "Blank (benchmark)"}
     work = Path(tempfile.mkdtemp(prefix="bench-browser-"))
+    atexit.register(shutil.rmtree, work, True)   # its sign-in files and logs go with the stage
     try:
         proc, url = start_server(warehouse, work)
     except BaseException:

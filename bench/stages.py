@@ -8,8 +8,10 @@ tracemalloc would see (Polars, DuckDB and Arrow allocate outside it).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -93,6 +95,7 @@ def stage_page(a: dict) -> dict:
     (the home page too, so every page is timed alike); ``BLANK`` is a page that renders nothing,
     the floor every page is compared with."""
     work = Path(tempfile.mkdtemp(prefix="bench-page-"))
+    atexit.register(shutil.rmtree, work, True)   # its sign-in files and logs go with the stage
     os.environ["TRIALDASH_WAREHOUSE"] = a["warehouse"]
     os.environ["TRIALDASH_USERS"] = str(work / "users.toml")
     os.environ["TRIALDASH_ACCESS_LOG"] = str(work / "access.log")
@@ -128,6 +131,7 @@ def stage_packet(a: dict) -> dict:
     rendered with vl-convert, Typst), as ``python -m report packet`` does; the report package's
     import is timed apart."""
     work = Path(tempfile.mkdtemp(prefix="bench-packet-"))
+    atexit.register(shutil.rmtree, work, True)   # its sign-in files and logs go with the stage
     os.environ["TRIALDASH_WAREHOUSE"] = a["warehouse"]
     os.environ["TRIALDASH_ACCESS_LOG"] = str(work / "access.log")
     t0 = time.perf_counter()
