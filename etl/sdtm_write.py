@@ -55,7 +55,7 @@ def copy_other_sites(con: duckdb.DuckDBPyConnection, old: Path, new_cuts: dict[s
         return previous
 
 
-WRITE_BATCH_ROWS = 500_000   # rows per sdtm insert (a file is never split): bounds the write's memory
+WRITE_BATCH_ROWS = 250_000   # rows per sdtm insert (a file is never split): bounds the write's memory
 
 
 def write_sdtm(con: duckdb.DuckDBPyConnection, old_file: Path, exports: list[Export], run_id: str,
@@ -68,8 +68,9 @@ def write_sdtm(con: duckdb.DuckDBPyConnection, old_file: Path, exports: list[Exp
     # to WRITE_BATCH_ROWS rows: one insert per export and domain was about 40% slower than one
     # per domain (10,000 subjects in 20 sites), but one insert of a whole domain held about
     # 1.1 GB beside the exports' frames at 10,000 subjects (the load's peak memory, issue 15);
-    # inserts of about 500,000 rows held a third of that for +0.2 s (measured 2026-12-04). The
-    # typed frames of one insert are chained, not copied into one (rechunk=False).
+    # inserts of about 250,000 rows held about 350 MB, for +0.7 s (3.3 -> 4.0 s; 500,000 rows:
+    # 470 MB, +0.2 s; measured 2026-12-04). The typed frames of one insert are chained, not
+    # copied into one (rechunk=False).
     for domain in DOMAINS:
         parts = [(e.siteid, e.files[domain]) for e in exports if domain in e.files]
         if not parts:

@@ -27,6 +27,7 @@ import pytest
 
 from etl.contract import DOMAINS
 from etl.derive.build import build_adam
+from tests.conftest import copy_warehouse
 from tests.derive_fixtures import assessment, sdtm, usubjid
 
 SCHEMA = Path(__file__).resolve().parent.parent / "warehouse" / "schema.sql"
@@ -233,3 +234,66 @@ def test_the_load_reads_only_the_derivations_columns_and_derives_the_same_tables
     for name, frame in reference.items():
         assert pruned[name].equals(frame), name
     assert reference["adsl"].height and reference["adlldas"].height
+
+
+# --- derivation in groups of sites (issue 15: memory) -------------------------------------------
+
+def _sites_database(path: Path, subjects: dict[str, int], export_sites: list[str]):
+    con = duckdb.connect(str(path))
+    con.execute(SCHEMA.read_text())
+    frames = {d: sdtm(d) for d in DOMAINS}
+    frames["dm"] = sdtm("dm", [{"USUBJID": usubjid(f"{i:03d}", site)}
+                               for site, n in subjects.items() for i in range(1, n + 1)])
+    for d, frame in frames.items():
+        con.register("f", frame.to_arrow())
+        con.execute(f"CREATE TABLE sdtm.{d} AS SELECT * FROM f")
+        con.unregister("f")
+    for site in export_sites:
+        con.execute("INSERT INTO sdtm.exports VALUES (?, DATE '2024-06-30', 'rows', 'run-1', "
+                    "TIMESTAMP '2024-07-01 09:00:00', 'archive', NULL)", [site])
+    return con
+
+
+def test_site_groups_worked_by_hand(tmp_path, monkeypatch):
+    """Sites 01, 02, 03 with 2, 1, 3 subjects and site 04 with an export but no subject.
+    At least 3 subjects a group: 01 (2, < 3: takes 02) -> 3, full; 03 (3), full; 04 alone.
+    At least 2: 01 (2), full; 02 (1, < 2: takes 03) -> 4; 04. At least 7: one group of all.
+    A row of a domain table without a SITEID puts every row in one group ([None])."""
+    from etl.derive import build
+
+    con = _sites_database(tmp_path / "sites.duckdb", {"01": 2, "02": 1, "03": 3},
+                          ["01", "02", "03", "04"])
+    monkeypatch.setattr(build, "DERIVE_GROUP_SUBJECTS", 3)
+    assert build.site_groups(con) == [["01", "02"], ["03"], ["04"]]
+    monkeypatch.setattr(build, "DERIVE_GROUP_SUBJECTS", 2)
+    assert build.site_groups(con) == [["01"], ["02", "03"], ["04"]]
+    monkeypatch.setattr(build, "DERIVE_GROUP_SUBJECTS", 7)
+    assert build.site_groups(con) == [["01", "02", "03", "04"]]
+    con.execute("INSERT INTO sdtm.lb (USUBJID, SITEID) VALUES (?, NULL)", [usubjid("001")])
+    assert build.site_groups(con) == [None]
+    con.close()
+
+
+def test_deriving_site_by_site_gives_the_tables_of_the_whole_trial(demo_cli_warehouse, tmp_path,
+                                                                   monkeypatch):
+    """The demo trial (two sites) loaded by the command line, its adam tables derived again with
+    one site a group (DERIVE_GROUP_SUBJECTS = 1): the same rows in every table as derive_all on
+    every row at once (the trial-wide enrollment projection included)."""
+    from etl.derive import build
+
+    wh = copy_warehouse(demo_cli_warehouse, tmp_path / "copy")
+    con = duckdb.connect(str(wh))
+    try:
+        monkeypatch.setattr(build, "DERIVE_GROUP_SUBJECTS", 1)
+        assert build.site_groups(con) == [["01"], ["02"]]
+        build_adam(con)
+        whole = build.derive_all(build.read_sdtm(con))
+        tables = build.adam_tables(con)
+        assert set(tables) == set(whole)
+        for name, cols in tables.items():
+            common = [c for c in cols if c in whole[name].columns]
+            stored = con.execute(f"SELECT {', '.join(common)} FROM adam.{name}").fetchall()
+            assert sorted(stored, key=repr) == sorted(whole[name].select(common).rows(), key=repr), name
+        assert whole["adsl"].height and whole["enrollment_projection"].height == 1
+    finally:
+        con.close()
