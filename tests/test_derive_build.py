@@ -258,6 +258,7 @@ def test_site_groups_worked_by_hand(tmp_path, monkeypatch):
     """Sites 01, 02, 03 with 2, 1, 3 subjects and site 04 with an export but no subject.
     At least 3 subjects a group: 01 (2, < 3: takes 02) -> 3, full; 03 (3), full; 04 alone.
     At least 2: 01 (2), full; 02 (1, < 2: takes 03) -> 4; 04. At least 7: one group of all.
+    Site 05 with an AE row only (no export, no subject) joins the last group (0 subjects).
     A row of a domain table without a SITEID puts every row in one group ([None])."""
     from etl.derive import build
 
@@ -269,6 +270,11 @@ def test_site_groups_worked_by_hand(tmp_path, monkeypatch):
     assert build.site_groups(con) == [["01"], ["02", "03"], ["04"]]
     monkeypatch.setattr(build, "DERIVE_GROUP_SUBJECTS", 7)
     assert build.site_groups(con) == [["01", "02", "03", "04"]]
+    # A site with rows in a domain table but neither an export nor a subject still has a group.
+    con.execute("INSERT INTO sdtm.ae (USUBJID, SITEID) VALUES (?, '05')", [usubjid("001", "05")])
+    assert build.site_groups(con) == [["01", "02", "03", "04", "05"]]
+    monkeypatch.setattr(build, "DERIVE_GROUP_SUBJECTS", 3)
+    assert build.site_groups(con) == [["01", "02"], ["03"], ["04", "05"]]
     con.execute("INSERT INTO sdtm.lb (USUBJID, SITEID) VALUES (?, NULL)", [usubjid("001")])
     assert build.site_groups(con) == [None]
     con.close()

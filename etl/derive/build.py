@@ -166,13 +166,15 @@ TRIAL_WIDE = ("enrollment_projection",)   # derived from every site at once, aft
 
 
 def site_groups(con: duckdb.DuckDBPyConnection) -> list[list[str] | None]:
-    """Every site of sdtm.exports and sdtm.dm, in SITEID order, in consecutive groups of at least
-    DERIVE_GROUP_SUBJECTS subjects (the last may hold fewer; no group without a site); ``[None]``,
-    one group of every row, when a row of a domain table has no SITEID (it is in no site)."""
-    counts = con.execute("""SELECT SITEID, count(dm.USUBJID) FROM
-                              (SELECT SITEID FROM sdtm.exports UNION SELECT SITEID FROM sdtm.dm) s
-                            LEFT JOIN sdtm.dm dm USING (SITEID)
-                            WHERE SITEID IS NOT NULL GROUP BY SITEID ORDER BY SITEID""").fetchall()
+    """Every site of sdtm.exports and of any sdtm domain table, in SITEID order, in consecutive
+    groups of at least DERIVE_GROUP_SUBJECTS subjects of sdtm.dm (the last may hold fewer; no
+    group without a site); ``[None]``, one group of every row, when a row of a domain table has
+    no SITEID (it is in no site)."""
+    sites = " UNION ".join(["SELECT SITEID FROM sdtm.exports"]
+                           + [f"SELECT DISTINCT SITEID FROM sdtm.{d}" for d in DOMAINS])
+    counts = con.execute(f"""SELECT s.SITEID, count(dm.USUBJID) FROM ({sites}) s
+                             LEFT JOIN sdtm.dm dm USING (SITEID)
+                             WHERE s.SITEID IS NOT NULL GROUP BY s.SITEID ORDER BY s.SITEID""").fetchall()
     unsited = con.execute(" UNION ALL ".join(
         f"SELECT count(*) FROM sdtm.{d} WHERE SITEID IS NULL" for d in DOMAINS)).fetchall()
     if any(n for (n,) in unsited):
