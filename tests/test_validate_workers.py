@@ -109,3 +109,21 @@ def test_a_dead_child_is_an_error_and_the_others_are_killed_and_reaped(forks):
             pool.run(lambda: 1, print)                             # waits for a free worker
     assert len(forks) == 2
     assert not any(_alive(pid) for pid in forks)                  # killed, and reaped (no zombie)
+
+
+def test_our_batches_carry_no_fingerprint_of_their_rows(monkeypatch):
+    """The validator turns off GX's fingerprint of every batch (pandas' hash of every row, for a
+    marker nothing here reads: a quarter of a large batch's validation): a batch of the ETL's
+    runner carries no ``pandas_data_fingerprint``; with GX's own threshold put back, the same
+    batch does (the test sees the switch, not an absence GX never had). A GX upgrade that renames
+    the constant fails here instead of silently losing the time."""
+    import pandas as pd
+    from great_expectations.execution_engine import pandas_execution_engine
+
+    runner = validate._runner(lambda _msg: None)
+    frame = pd.DataFrame({"A": ["x", "y", None]})
+    batch = runner.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    assert "pandas_data_fingerprint" not in batch.batch_markers
+    monkeypatch.setattr(pandas_execution_engine, "HASH_THRESHOLD", 1e9)   # GX 1.24's default
+    batch = runner.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    assert "pandas_data_fingerprint" in batch.batch_markers
