@@ -52,6 +52,21 @@ def mask(condition: dict) -> pl.Expr | None:
     return None
 
 
+def condition_columns(condition: dict) -> set[str] | None:
+    """The columns a suite's ``row_condition`` reads; None for a form this module does not know
+    (then GX must see every column of the batch)."""
+    kind = condition.get("type") if isinstance(condition, dict) else None
+    if kind == "comparison" and isinstance(condition.get("column"), dict):
+        name = condition["column"].get("name")
+        return {name} if isinstance(name, str) else None
+    if kind in ("and", "or"):
+        parts = [condition_columns(c) for c in condition.get("conditions") or []]
+        if not parts or any(p is None for p in parts):
+            return None
+        return set().union(*parts)
+    return None
+
+
 def source_column(column: str) -> str:
     """The column a (possibly masked) GX column was made from: LBCAT__when3 -> LBCAT."""
     return column.split(MASK_SEP, 1)[0]

@@ -16,7 +16,7 @@ import random
 import polars as pl
 import pytest
 
-from etl.conditions import mask, source_column, unconditioned
+from etl.conditions import condition_columns, mask, source_column, unconditioned
 from etl.contract import DOMAINS
 from etl.validate import _GxRunner, load_suite_json
 from tests.conftest import corrupted
@@ -115,3 +115,39 @@ def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_i
         column = e["kwargs"]["column"].removesuffix("__num")
         assert any(c == column and (r == e["meta"]["rule"] or "dtc_partial_ok" in e["meta"])
                    for c, r in met), (column, e["meta"]["rule"])
+
+
+def test_the_columns_a_condition_reads():
+    """etl.conditions.condition_columns: what a GX column group must hold besides its column
+    (etl/validate.py ``_GxRunner.groups``); None, every column, for a form it does not know."""
+    assert condition_columns(cmp("A", "==", "X")) == {"A"}
+    nested = {"type": "or", "conditions": [cmp("A", "==", "X"), {"type": "and", "conditions": [
+        cmp("B", "!=", "1"), cmp("C", "IN", ["Z"])]}]}
+    assert condition_columns(nested) == {"A", "B", "C"}
+    assert condition_columns({"type": "not", "condition": cmp("A", "==", "X")}) is None
+    assert condition_columns({"type": "and", "conditions": [cmp("A", "==", "X"), "B == 1"]}) is None
+    assert condition_columns({"type": "and", "conditions": []}) is None
+    assert condition_columns("A == 'X'") is None
+
+
+def test_each_group_reads_only_its_columns_and_every_expectation_is_in_one():
+    """_GxRunner.groups on the LB suite: with conditions in Polars, every group holds one GX
+    column (a contract column, a numeric helper or a masked column); with GX evaluating the
+    conditions, a conditional expectation's group holds its column and the condition's columns;
+    both ways every expectation of the suite is in exactly one group."""
+    suite = load_suite_json("lb")
+    conditional = [e for e in suite["expectations"] if e["kwargs"].get("row_condition")]
+    assert conditional
+    for in_polars in (True, False):
+        groups = _GxRunner(conditions_in_polars=in_polars).groups("lb")
+        assert sum(len(g.expectations) for _c, g in groups) == len(suite["expectations"])
+        for cols, group in groups:
+            for e in group.expectations:
+                condition = e.configuration.to_json_dict()["kwargs"].get("row_condition")
+                wanted = {e.column} | (condition_columns(condition)
+                                       if not in_polars and condition else set())
+                assert set(cols) == wanted if in_polars else wanted <= set(cols)
+        if in_polars:
+            assert all(len(cols) == 1 for cols, _g in groups)
+        else:
+            assert any(len(cols) > 1 for cols, _g in groups)
