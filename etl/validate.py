@@ -390,7 +390,10 @@ class _GxRunner:
         masked = self._suites[domain][2]
         if masked:
             stacked = stacked.with_columns(list(masked.values()))
-        return [stacked.select(FILE_COLUMN, ROW_COLUMN, *cols).to_pandas() for cols, _s in groups]
+        # One conversion; each group's frame selects its columns from it (pandas' copy-on-write:
+        # the columns are shared, not copied; 43 conversions of LB held 390 MB against 250 MB).
+        whole = stacked.to_pandas()
+        return [whole[[FILE_COLUMN, ROW_COLUMN, *cols]] for cols, _s in groups]
 
     def _gx_failures(self, domain: str, frames: list) -> list[tuple]:
         """GX alone on one batch, group by group (this may run in a forked worker): per failing
