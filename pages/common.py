@@ -247,27 +247,38 @@ def csv_download(df: pl.DataFrame, name: str, key: str) -> None:
     download(f"Download {name} (CSV)", lambda: csv_bytes(df), f"{name}.csv", "text/csv", key)
 
 
-# Charts that draw every subject (the LLDAS grid, SLEDAI-2K panels, lab values) draw at most
-# this many subjects at once; beyond it the user picks which (issue 15: at 10,000 subjects the
-# Efficacy page drew 10,000 panels, 14 s in the browser, and no one can read them).
-CHART_SUBJECTS = 40
+# Charts that draw every subject (a panel, row or line per subject: the LLDAS grid, SLEDAI-2K
+# panels, lab values, PSL curves, the AE timeline) draw at most this many subjects at once; beyond
+# it the user picks which (issue 15: at 10,000 subjects the Efficacy page drew 10,000 panels,
+# 14 s in the browser, and no one can read them). 30: the Glucocorticoids page's first limit.
+CHART_SUBJECTS = 30
 
 
-def chart_subjects(frame: pl.DataFrame, key: str) -> pl.DataFrame:
-    """The rows of ``frame`` (a USUBJID column) for the per-subject charts under it: every row
-    while it holds at most CHART_SUBJECTS subjects (nothing is shown then); beyond that, the rows
-    of the subjects picked in a box shown here (the first CHART_SUBJECTS by ID until the user
-    picks others) with a line saying how many of how many are drawn. Tables and downloads keep
-    every subject: only the charts are thinned."""
-    subjects = frame.get_column("USUBJID").drop_nulls().unique().sort().to_list()
+def pick_subjects(subjects: list[str], key: str) -> list[str] | None:
+    """None (draw every subject) while ``subjects`` are at most CHART_SUBJECTS; beyond that, the
+    subjects picked in a box shown here (the first CHART_SUBJECTS by ID until the user picks
+    others), with a line saying how many of how many are drawn."""
+    subjects = sorted(set(subjects))
     if len(subjects) <= CHART_SUBJECTS:
-        return frame
+        return None
     picked = st.multiselect(f"Subjects drawn in the charts below ({len(subjects)} in all)",
                             subjects, default=subjects[:CHART_SUBJECTS],
                             format_func=labels.short_subject, key=key)
     st.caption(f"The charts draw {len(picked)} of {len(subjects)} subjects (at most "
                f"{CHART_SUBJECTS} at first); the tables list every subject.")
-    return frame.filter(pl.col("USUBJID").is_in(picked))
+    return picked
+
+
+def chart_subjects(frame: pl.DataFrame, key: str, *also: pl.DataFrame):
+    """The rows of ``frame`` (a USUBJID column) for the per-subject charts under it, thinned by
+    ``pick_subjects`` (every row when nothing is to pick); with ``also``, the other frames of the
+    same charts, the tuple of all of them thinned to the same subjects. Tables and downloads keep
+    every subject: only the charts are thinned."""
+    frames = (frame, *also)
+    picked = pick_subjects([u for f in frames for u in f.get_column("USUBJID").drop_nulls()], key)
+    if picked is not None:
+        frames = tuple(f.filter(pl.col("USUBJID").is_in(picked)) for f in frames)
+    return frames if also else frames[0]
 
 
 def table(df: pl.DataFrame, name: str, *, column_config: dict | None = None, key: str | None = None,

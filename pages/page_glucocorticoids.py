@@ -5,21 +5,17 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from pages.common import frac, page_setup, table
+from pages.common import frac, page_setup, pick_subjects, table
 from warehouse import queries
-from warehouse.labels import short_subject
 from warehouse.study import CEILING_MG_PER_KG, ENDPOINT_WEEKS, PSL_TARGET_MG, PULSE_MG
 
 sites = page_setup("glucocorticoids")
-MAX_CURVES = 30  # beyond this a chart of lines is unreadable: the PI picks subjects
 ceilings = queries.psl_ceilings(sites)
-chosen = None
-if ceilings.height > MAX_CURVES:
-    everyone = ceilings["USUBJID"].to_list()
-    chosen = tuple(st.multiselect(f"Subjects to plot ({len(everyone)} have glucocorticoid data)",
-                                  everyone, default=everyone[:MAX_CURVES], format_func=short_subject))
+# Beyond CHART_SUBJECTS the PI picks the subjects drawn; the daily rows are read for those only.
+chosen = pick_subjects(ceilings["USUBJID"].to_list(), "psl_chart_subjects")
+if chosen is not None:
     ceilings = ceilings.filter(pl.col("USUBJID").is_in(chosen))
-psl = queries.psl_curve(sites, chosen)
+psl = queries.psl_curve(sites, None if chosen is None else tuple(chosen))
 log = st.toggle("Logarithmic dose scale", value=True)
 if psl.height:
     plot = psl.with_columns(pl.col("PSLDOSE").clip(lower_bound=0.5).alias("DOSE_PLOT"))

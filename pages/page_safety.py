@@ -11,8 +11,8 @@ import polars as pl
 import streamlit as st
 
 import auth
-from pages.common import (committee_table, download, linked_table, page_setup, reference_selector,
-                          table)
+from pages.common import (chart_subjects, committee_table, download, linked_table, page_setup,
+                          reference_selector, table)
 from report.fonts import FontMissing
 from report.packet import PACKET_ROLES, PacketError, issue
 from warehouse import charts, queries, tables
@@ -154,7 +154,8 @@ linked_table(listing, "adverse_events")
 ex = queries.infusions(sites)
 st.subheader("AE timeline against infusions")
 if ae.height or ex.height:
-    st.altair_chart(charts.ae_timeline(ae, ex), width="stretch")
+    st.altair_chart(charts.ae_timeline(*chart_subjects(ae, "ae_timeline_subjects", ex)),
+                    width="stretch")
     st.caption("One row per subject, on study day (day 1 = first infusion). Points: adverse events at "
                "their onset, coloured by CTCAE grade; diamonds are serious. Black ticks: infusions.")
 

@@ -402,3 +402,25 @@ def test_lab_values_chart_draws_a_chosen_few_beyond_the_limit(app, monkeypatch):
     at = app("labs")
     assert at.multiselect(key="lab_chart_subjects").value == [U1]
     assert drawn_subjects(at) == [set(), {U1}, {U1, U4}]
+
+
+@pytest.mark.parametrize("page, key, everyone", [
+    # the AE timeline: subjects with an adverse event or an infusion (U1, U4)
+    ("safety", "ae_timeline_subjects", {U1, U4}),
+    # the PSL curves: subjects with glucocorticoid data (U1, U2, U4); the daily rows are read
+    # for the picked subjects only (queries.psl_curve)
+    ("glucocorticoids", "psl_chart_subjects", {U1, U2, U4}),
+])
+def test_the_other_per_subject_charts_draw_a_chosen_few_beyond_the_limit(app, monkeypatch, page,
+                                                                          key, everyone):
+    import pages.common as common
+
+    at = app(page)
+    assert drawn_subjects(at) == [everyone]
+    assert not [m for m in at.multiselect if m.key == key]
+    monkeypatch.setattr(common, "CHART_SUBJECTS", 1)
+    at = app(page)
+    assert at.multiselect(key=key).value == [U1]
+    assert drawn_subjects(at) == [{U1}]
+    at.multiselect(key=key).set_value([U4]).run()
+    assert drawn_subjects(at) == [{U4}]
