@@ -231,6 +231,7 @@ _GX_CACHE_SIZE = 256
 # largest worker 1936 -> about 1400 MB, GX's time unchanged (more, smaller batches share the
 # workers more evenly; measured 2026-12-04).
 GX_BATCH_ROWS = 200_000
+GROUP_MIN_ROWS = 50_000      # a batch of this many rows runs by column groups (_GxRunner.groups)
 FILE_COLUMN = "_FILE"        # which file of a batch a row comes from
 _RUNNER: list = []
 
@@ -295,20 +296,29 @@ class _GxRunner:
         self.ctx.config.analytics_enabled = False
         asset = self.ctx.data_sources.add_pandas("exports").add_dataframe_asset("frame")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-        # domain -> (file sha256, column groups: [(GX columns, suite)], masked columns: name ->
-        # Polars expression)
-        self._suites: dict[str, tuple[str, list[tuple[list[str], object]], dict]] = {}
+        # domain -> (file sha256, the whole suite, its column groups: [(GX columns, suite)],
+        # masked columns: name -> Polars expression)
+        self._suites: dict[str, tuple[str, object, list[tuple[list[str], object]], dict]] = {}
+
+    def suite(self, domain: str):
+        """The domain's suite as its file is now (loaded again if the file changed)."""
+        return self._load(domain)[1]
 
     def groups(self, domain: str) -> list[tuple[list[str], object]]:
-        """The domain's suite as its file is now (loaded again if the file changed), in column
-        groups: (the GX columns its expectations read, a suite of those expectations), one group
-        per set of columns read, in the suite's order of first appearance.
+        """The domain's suite in column groups: (the GX columns its expectations read, a suite of
+        those expectations), one group per set of columns read, in the suite's order of first
+        appearance.
 
-        Each group runs on a frame of its own columns (``_pandas``), not on the whole batch: GX's
-        column-map expectations filter the whole frame to the column's non-null rows before
-        looking at that one column (``df[df[column].notnull()]``, every column copied), which was
-        half of a 200,000-row LB batch's validation with its 51 columns; per group, 0.71 -> 0.31 s,
-        and no slower on the demo's small files (measured 2026-12-04)."""
+        A batch of GROUP_MIN_ROWS rows or more runs group by group, each group on a frame of its
+        own columns (``_pandas``): GX's column-map expectations filter the whole frame to the
+        column's non-null rows before looking at that one column (``df[df[column].notnull()]``,
+        every column copied), which was half of a 200,000-row LB batch's validation with its 51
+        columns (whole suite 0.71 s, by groups 0.31 s). A smaller batch runs the whole suite at
+        once: there the groups' own cost is larger than what they save (the demo's validation
+        2.91 -> 3.04 s by groups; measured 2026-12-04)."""
+        return self._load(domain)[2]
+
+    def _load(self, domain: str):
         sha = _suite_sha256(domain)
         if self._suites.get(domain, ("",))[0] != sha:
             suite = load_suite_json(domain)
@@ -330,11 +340,8 @@ class _GxRunner:
             groups = [(list(cols), self.gx.ExpectationSuite(
                           name=f"{suite['name']}-{i}", expectations=exps))
                       for i, (cols, exps) in enumerate(by_columns.items())]
-            self._suites[domain] = (sha, groups, masked)
-        return self._suites[domain][1]
-
-    def expectation_count(self, domain: str) -> int:
-        return sum(len(s.expectations) for _cols, s in self.groups(domain))
+            self._suites[domain] = (sha, self.gx.ExpectationSuite(**suite), groups, masked)
+        return self._suites[domain]
 
     def run_files(self, domain: str, files: list) -> dict[str, list[tuple]]:
         """Per file (by sha256): (row, column, value, rule) of every failing cell (row None: a
@@ -353,7 +360,7 @@ class _GxRunner:
         out = {domain: {ef.sha256: [] for ef in files} for domain, files in jobs}
         batches = [(domain, batch) for domain, files in jobs
                    for batch in row_batches(files, GX_BATCH_ROWS)]
-        batches.sort(key=lambda b: -self.expectation_count(b[0]))
+        batches.sort(key=lambda b: -len(self.suite(b[0]).expectations))
         workers = gx_workers() if len(batches) > 1 else 1
         with Forked(workers) as pool:
             for domain, files in batches:
@@ -361,18 +368,19 @@ class _GxRunner:
         return out
 
     def _run(self, domain: str, files: list, pool: "Forked", out: dict) -> None:
-        frames = self._pandas(domain, files)
-        if frames is None:
+        parts = self._pandas(domain, files)
+        if parts is None:
             return
 
         def done(found):
             self._problems(files, found, out[domain])
-        pool.run(lambda: self._gx_failures(domain, frames), done)
+        pool.run(lambda: self._gx_failures(parts), done)
 
     def _pandas(self, domain: str, files: list):
-        """The batch as GX's pandas frames, one per column group (``groups``): the files stacked
-        with their file index and row number, the numeric helper columns and the masked columns
-        of the row conditions; each group's frame holds the index columns and its own."""
+        """The batch for GX as (suite, pandas frame) pairs: the files stacked with their file
+        index and row number, the numeric helper columns and the masked columns of the row
+        conditions; from GROUP_MIN_ROWS rows on, one pair per column group (``groups``), its
+        frame holding the index columns and its own, else the whole suite on the whole frame."""
         frames = []
         for i, ef in enumerate(files):
             present = set(ef.frame.columns)
@@ -386,21 +394,22 @@ class _GxRunner:
              for c in NUMERIC_COLUMNS.get(domain, ())])
         if stacked.height == 0:
             return None
-        groups = self.groups(domain)
-        masked = self._suites[domain][2]
+        _sha, suite, groups, masked = self._load(domain)
         if masked:
             stacked = stacked.with_columns(list(masked.values()))
         # One conversion; each group's frame selects its columns from it (pandas' copy-on-write:
         # the columns are shared, not copied; 43 conversions of LB held 390 MB against 250 MB).
         whole = stacked.to_pandas()
-        return [whole[[FILE_COLUMN, ROW_COLUMN, *cols]] for cols, _s in groups]
+        if stacked.height < GROUP_MIN_ROWS:
+            return [(suite, whole)]
+        return [(group, whole[[FILE_COLUMN, ROW_COLUMN, *cols]]) for cols, group in groups]
 
-    def _gx_failures(self, domain: str, frames: list) -> list[tuple]:
-        """GX alone on one batch, group by group (this may run in a forked worker): per failing
-        expectation, (GX column, meta, expectation type, exception message or None,
+    def _gx_failures(self, parts: list) -> list[tuple]:
+        """GX alone on one batch, part by part (``_pandas``; this may run in a forked worker):
+        per failing expectation, (GX column, meta, expectation type, exception message or None,
         [(file, row), ...])."""
         found = []
-        for (_cols, suite), frame in zip(self.groups(domain), frames):
+        for suite, frame in parts:
             found += self._gx_group(suite, frame)
         return found
 

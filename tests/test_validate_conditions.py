@@ -77,9 +77,17 @@ def _condition_columns(condition: dict) -> set[str]:
     return set().union(*(_condition_columns(c) for c in condition.get("conditions", [])))
 
 
-def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_itself(tmp_path):
+@pytest.mark.parametrize("ours_grouped, theirs_grouped", [
+    (False, False),   # the demo's size: each batch runs its whole suite at once
+    (True, False),    # ours by column groups (a large batch) against GX on the whole frame
+    (False, True),    # GX evaluating the conditions itself on each group's frame
+], ids=["whole-whole", "groups-whole", "whole-groups"])
+def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_itself(
+        tmp_path, monkeypatch, ours_grouped, theirs_grouped):
     import dataclasses
     from pathlib import Path
+
+    import etl.validate as validate
 
     from etl.read import read_export
     demo = Path(__file__).resolve().parent.parent / "demo" / "exports"
@@ -101,7 +109,14 @@ def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_i
             bad = corrupted(ef.frame, rng, columns, share=0.35, min_rows=200)
             files[domain].append(dataclasses.replace(ef, frame=bad, sha256=ef.sha256 + "-corrupted"))
     jobs = list(files.items())          # each domain: both sites' files in one batch
-    a, b = ours.run_domains(jobs), theirs.run_domains(jobs)
+    default = validate.GROUP_MIN_ROWS
+    assert all(sum(ef.rows for ef in fs) < default for _d, fs in jobs)
+
+    def run(runner, grouped):
+        # GROUP_MIN_ROWS 0: every batch by column groups (the demo's batches are below it).
+        monkeypatch.setattr(validate, "GROUP_MIN_ROWS", 0 if grouped else default)
+        return runner.run_domains(jobs)
+    a, b = run(ours, ours_grouped), run(theirs, theirs_grouped)
     found: list[tuple] = []
     for domain, fs in jobs:
         for ef in fs:

@@ -1,7 +1,8 @@
 """Great Expectations in forked worker processes (etl/forked.py ``Forked``, issue 15).
 
 1. The validator as the ETL runs it, on the demo's files corrupted in every column, finds the same
-   problems, row for row, with two worker processes as with GX in this process; and the workers
+   problems, row for row, with two worker processes as with GX in this process, and with every
+   batch run by column groups (as a large batch runs) as with each suite whole; and the workers
    were really forked (os.fork counted).
 2. ``Forked`` itself: results reach ``done`` in this process; a task that raises, or a child
    that dies without a result, is an error here naming what happened; on an error every child
@@ -60,9 +61,15 @@ def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monke
     workers = runner.run_domains(jobs)
 
     assert len(forks) == len(jobs)                       # one worker per domain's batch
+    # Every batch by column groups, as a batch of GROUP_MIN_ROWS rows or more runs (the demo's
+    # are below it): the same problems again.
+    assert all(sum(ef.rows for ef in fs) < validate.GROUP_MIN_ROWS for _d, fs in jobs)
+    monkeypatch.setattr(validate, "GROUP_MIN_ROWS", 0)
+    grouped = runner.run_domains(jobs)
     for d, _fs in jobs:
         for sha in here[d]:
             assert sorted(workers[d][sha], key=repr) == sorted(here[d][sha], key=repr), d
+            assert sorted(grouped[d][sha], key=repr) == sorted(here[d][sha], key=repr), d
     assert sum(len(cells) for by_file in here.values() for cells in by_file.values()) > 200
 
 
