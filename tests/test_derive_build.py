@@ -303,3 +303,22 @@ def test_deriving_site_by_site_gives_the_tables_of_the_whole_trial(demo_cli_ware
         assert whole["adsl"].height and whole["enrollment_projection"].height == 1
     finally:
         con.close()
+
+
+def test_a_site_without_a_data_cut_is_refused_and_nothing_is_derived(tmp_path):
+    """build_adam: sdtm.dm rows of a site with no row in sdtm.exports (no data cut to derive
+    against) fail the build before any adam table is touched; so does a dm row without a SITEID."""
+    con = _sites_database(tmp_path / "cut.duckdb", {"01": 1, "02": 1}, ["01"])
+    con.execute("INSERT INTO adam.enrollment_projection (ENROLLED) VALUES (99)")
+    with pytest.raises(RuntimeError, match=r"no data cut for site\(s\) \['02'\]"):
+        build_adam(con)
+    assert con.execute("SELECT ENROLLED FROM adam.enrollment_projection").fetchall() == [(99,)]
+    con.execute("INSERT INTO sdtm.exports VALUES ('02', DATE '2024-06-30', 'rows', 'run-1', "
+                "TIMESTAMP '2024-07-01 09:00:00', 'archive', NULL)")
+    con.execute("UPDATE sdtm.dm SET SITEID = NULL WHERE USUBJID LIKE '%-02-%'")
+    with pytest.raises(RuntimeError, match=r"no data cut for site\(s\) \[None\]"):
+        build_adam(con)
+    con.execute("UPDATE sdtm.dm SET SITEID = '02' WHERE SITEID IS NULL")
+    build_adam(con)                                       # both sites cut: it builds
+    assert con.execute("SELECT count(*) FROM adam.adsl").fetchone() == (2,)
+    con.close()

@@ -195,9 +195,8 @@ def build_adam(con: duckdb.DuckDBPyConnection) -> None:
     sites in groups (``site_groups``), each group read, derived (``derive_all``) and written
     before the next is read; then the TRIAL_WIDE tables from every site. All in one transaction
     (the caller's, when it holds one)."""
-    no_cut = [r[0] for r in con.execute(
-        "SELECT DISTINCT SITEID FROM sdtm.dm WHERE SITEID NOT IN (SELECT SITEID FROM sdtm.exports) "
-        "ORDER BY 1").fetchall()]
+    no_cut = [r[0] for r in con.execute(   # EXCEPT: a set difference, a missing SITEID included
+        "SELECT SITEID FROM sdtm.dm EXCEPT SELECT SITEID FROM sdtm.exports ORDER BY 1").fetchall()]
     if no_cut:
         raise RuntimeError(f"sdtm.exports has no data cut for site(s) {no_cut}")
     tables = adam_tables(con)
