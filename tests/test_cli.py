@@ -110,27 +110,34 @@ def test_runs_without_history_says_so(tmp_path, capsys):
     assert "no runs recorded yet" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("how", ["option", "environment"])
-def test_next_hint_keeps_the_warehouse_the_run_used(make_export, tmp_path, how):
+def test_next_hint_keeps_the_warehouse_the_run_used(make_export, tmp_path, how, monkeypatch,
+                                                    capsys):
     """Issue 13: the `next:` line of a valid validate, copied and run as printed (with no
-    environment variable set), loads into the warehouse the validate run used, not the default."""
+    environment variable set), loads into the warehouse the validate run used, not the default.
+    The command line's own function (etl.__main__.main) in this process: what is tested is the
+    hint's text, not a process boundary."""
     import shlex
 
+    monkeypatch.delenv("TRIALDASH_WAREHOUSE", raising=False)
     wh = tmp_path / "elsewhere" / "my trial.duckdb"      # a space: the hint must quote it
     export = make_export("01")
     if how == "option":
-        proc = run_etl("validate", str(export), "--warehouse", str(wh))
+        code = main(["validate", str(export), "--warehouse", str(wh)])
     else:
-        proc = run_etl("validate", str(export), env=etl_env(TRIALDASH_WAREHOUSE=str(wh)))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    hint = next(line for line in proc.stdout.splitlines() if line.startswith("next: "))
+        monkeypatch.setenv("TRIALDASH_WAREHOUSE", str(wh))
+        code = main(["validate", str(export)])
+    out = capsys.readouterr()
+    assert code == 0, out.out + out.err
+    hint = next(line for line in out.out.splitlines() if line.startswith("next: "))
     argv = shlex.split(hint.removeprefix("next: "))
     assert argv[:3] == ["python", "-m", "etl"]
     # without the option the hint would load into the default warehouse: never run it then
     assert "--warehouse" in argv, hint
     assert not wh.exists()
-    loaded = run_etl(*argv[3:])                           # etl_env(): no TRIALDASH_WAREHOUSE
-    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    monkeypatch.delenv("TRIALDASH_WAREHOUSE", raising=False)   # run as printed, nothing else set
+    code = main(argv[3:])
+    loaded = capsys.readouterr()
+    assert code == 0, loaded.out + loaded.err
     assert wh.is_file()
-    assert loaded.stdout.startswith("loaded: site 01") and str(wh) in loaded.stdout
+    assert loaded.out.startswith("loaded: site 01") and str(wh) in loaded.out
