@@ -322,3 +322,31 @@ def test_a_site_without_a_data_cut_is_refused_and_nothing_is_derived(tmp_path):
     build_adam(con)                                       # both sites cut: it builds
     assert con.execute("SELECT count(*) FROM adam.adsl").fetchone() == (2,)
     con.close()
+
+
+@pytest.mark.parametrize("break_it, message", [
+    (lambda frames: frames.update(adsl=frames["adsl"].with_columns(XTRA=pl.lit(1))),
+     r"adam\.adsl: derived columns \['XTRA'\] are not in warehouse/schema\.sql"),
+    (lambda frames: frames.pop("adlb"), r"derives no rows for adam tables \['adlb'\]"),
+], ids=["column-not-in-schema", "table-not-derived"])
+def test_a_derivation_that_does_not_fit_the_schema_changes_no_table(tmp_path, monkeypatch,
+                                                                    break_it, message):
+    """build_adam refuses a derived frame with a column warehouse/schema.sql lacks, and a schema
+    table no derivation fills; either way inside its transaction, so every adam table keeps the
+    rows of the last good build."""
+    from etl.derive import build
+
+    con = _database(tmp_path / "t.duckdb")
+    build_adam(con)
+    before = _snapshot(con)
+    real = build.derive_all
+
+    def broken(sdtm, consume=False):
+        frames = real(sdtm, consume)
+        break_it(frames)
+        return frames
+    monkeypatch.setattr(build, "derive_all", broken)
+    with pytest.raises(RuntimeError, match=message):
+        build_adam(con)
+    assert _snapshot(con) == before and before["adsl"]
+    con.close()
