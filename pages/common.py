@@ -261,9 +261,20 @@ def pick_subjects(subjects: list[str], key: str) -> list[str] | None:
     subjects = sorted(set(subjects))
     if len(subjects) <= CHART_SUBJECTS:
         return None
-    picked = st.multiselect(f"Subjects drawn in the charts below ({len(subjects)} in all)",
-                            subjects, default=subjects[:CHART_SUBJECTS],
-                            format_func=labels.short_subject, key=key)
+    first = subjects[:CHART_SUBJECTS]
+    label = f"Subjects drawn in the charts below ({len(subjects)} in all)"
+    if key in st.session_state:
+        # The box keeps the user's picks across reruns; when some of them are no longer offered
+        # (another site chosen in the sidebar), the rest stay, or, if none does, the first
+        # CHART_SUBJECTS again (Streamlit alone would leave the box, and the charts, empty).
+        old = list(st.session_state[key])
+        kept = [u for u in old if u in set(subjects)]
+        if len(kept) < len(old):
+            st.session_state[key] = kept or first
+        picked = st.multiselect(label, subjects, format_func=labels.short_subject, key=key)
+    else:
+        picked = st.multiselect(label, subjects, default=first, format_func=labels.short_subject,
+                                key=key)
     st.caption(f"The charts draw {len(picked)} of {len(subjects)} subjects (at most "
                f"{CHART_SUBJECTS} at first); the tables list every subject.")
     return picked

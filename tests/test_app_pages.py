@@ -424,3 +424,25 @@ def test_the_other_per_subject_charts_draw_a_chosen_few_beyond_the_limit(app, mo
     assert drawn_subjects(at) == [{U1}]
     at.multiselect(key=key).set_value([U4]).run()
     assert drawn_subjects(at) == [{U4}]
+
+
+def test_picks_that_another_site_filter_no_longer_offers_give_way_to_the_first_subjects(
+        app, monkeypatch):
+    """pages.common.pick_subjects on the Glucocorticoids page (U1, U2 at site 01, U4 at site 02),
+    limit 1: U4 picked, then site 01 chosen: the box holds U1 (the first of site 01), not nothing,
+    and the curves draw U1; U2 picked, then all sites again: U2 is still offered, so it stays
+    (a fresh start would hold U1; the hand-built ADPSL has no rows of U2, so nothing is drawn)."""
+    import pages.common as common
+
+    monkeypatch.setattr(common, "CHART_SUBJECTS", 1)
+    at = app("glucocorticoids")
+    at.multiselect(key="psl_chart_subjects").set_value([U4]).run()
+    assert drawn_subjects(at) == [{U4}]
+    choose_site(at, "01")
+    assert at.multiselect(key="psl_chart_subjects").value == [U1]
+    assert drawn_subjects(at) == [{U1}]
+    at.multiselect(key="psl_chart_subjects").set_value([U2]).run()
+    choose_site(at, common.ALL_SITES)
+    assert at.multiselect(key="psl_chart_subjects").value == [U2]
+    assert drawn_subjects(at) == []
+    assert not at.exception and not [w for w in at.warning if "Session State" in w.value]
