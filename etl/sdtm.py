@@ -28,13 +28,11 @@ def to_sdtm(domain: str, raw: pl.DataFrame) -> pl.DataFrame:
     """Type one validated domain frame for the ``sdtm`` schema."""
     exprs: list[pl.Expr] = []
     for col, status in COLUMNS[domain].items():
-        if col not in raw.columns:   # an optional column absent: nulls of the column's type
-            dtype = (pl.Int64 if col in INTEGER_COLUMNS else
-                     pl.Float64 if col in FLOAT_COLUMNS else pl.String)
-            exprs.append(pl.lit(None, dtype=dtype).alias(col))
-            continue
-        c = pl.col(col).cast(pl.String).str.strip_chars()
-        c = pl.when(c == "").then(None).otherwise(c)
+        if col in raw.columns:
+            c = pl.col(col).cast(pl.String).str.strip_chars()
+            c = pl.when(c == "").then(None).otherwise(c)
+        else:   # an optional column absent: nulls, typed below as the column is
+            c = pl.lit(None, dtype=pl.String)
         if col in INTEGER_COLUMNS:
             exprs.append(c.cast(pl.Int64, strict=False).alias(col))
         elif col in FLOAT_COLUMNS:

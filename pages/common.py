@@ -267,8 +267,8 @@ def pick_subjects(subjects: list[str], key: str) -> list[str] | None:
         # The box keeps the user's picks across reruns; when some of them are no longer offered
         # (another site chosen in the sidebar), the rest stay, or, if none does, the first
         # CHART_SUBJECTS again (Streamlit alone would leave the box, and the charts, empty).
-        old = list(st.session_state[key])
-        kept = [u for u in old if u in set(subjects)]
+        old, offered = list(st.session_state[key]), set(subjects)
+        kept = [u for u in old if u in offered]
         if len(kept) < len(old):
             st.session_state[key] = kept or first
         picked = st.multiselect(label, subjects, format_func=labels.short_subject, key=key)

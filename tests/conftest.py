@@ -272,14 +272,14 @@ def run_etl(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 # --- scheduling ----------------------------------------------------------------------------------
 
-# The longest files first (measured 2026-12-04, seconds on one worker: browser 85, report 44,
-# narrow 42, downloads 28, cli 22, datateam 19, app_pages 18, validate 19), so that `make test`'s
+# The longest files first (measured 2026-12-04, seconds on one worker: browser 81, narrow 42,
+# report 36, app_pages 22, datateam 21, downloads ~20, validate 12), so that `make test`'s
 # workers (pytest-xdist, --dist loadfile, which hands out files in collection order) do not end
 # with one of them running alone: one worker sat idle for 21 s. Only the order of the files
 # changes; the tests within a file keep theirs.
-LONG_FILES_FIRST = ("test_browser.py", "test_report.py", "test_browser_narrow.py",
-                    "test_downloads.py", "test_cli.py", "test_browser_datateam.py",
-                    "test_validate.py", "test_app_pages.py")
+LONG_FILES_FIRST = ("test_browser.py", "test_browser_narrow.py", "test_report.py",
+                    "test_app_pages.py", "test_browser_datateam.py", "test_downloads.py",
+                    "test_validate.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -431,7 +431,8 @@ def test_picks_that_another_site_filter_no_longer_offers_give_way_to_the_first_s
     """pages.common.pick_subjects on the Glucocorticoids page (U1, U2 at site 01, U4 at site 02),
     limit 1: U4 picked, then site 01 chosen: the box holds U1 (the first of site 01), not nothing,
     and the curves draw U1; U2 picked, then all sites again: U2 is still offered, so it stays
-    (a fresh start would hold U1; the hand-built ADPSL has no rows of U2, so nothing is drawn)."""
+    (a fresh start would hold U1; the hand-built ADPSL has no rows of U2, so nothing is drawn).
+    A box the user empties stays empty (nothing of it left the options)."""
     import pages.common as common
 
     monkeypatch.setattr(common, "CHART_SUBJECTS", 1)
@@ -445,4 +446,7 @@ def test_picks_that_another_site_filter_no_longer_offers_give_way_to_the_first_s
     choose_site(at, common.ALL_SITES)
     assert at.multiselect(key="psl_chart_subjects").value == [U2]
     assert drawn_subjects(at) == []
+    at.multiselect(key="psl_chart_subjects").set_value([]).run()
+    at.run()
+    assert at.multiselect(key="psl_chart_subjects").value == []
     assert not at.exception and not [w for w in at.warning if "Session State" in w.value]

@@ -71,12 +71,6 @@ def test_other_forms_are_left_to_gx():
     assert masked == ["1", None, None, "3", None]      # B where A == X, else missing
 
 
-def _condition_columns(condition: dict) -> set[str]:
-    if condition.get("type") == "comparison":
-        return {condition["column"]["name"]}
-    return set().union(*(_condition_columns(c) for c in condition.get("conditions", [])))
-
-
 @pytest.mark.parametrize("ours_grouped, theirs_grouped", [
     (False, False),   # the demo's size: each batch runs its whole suite at once
     (True, False),    # ours by column groups (a large batch) against GX on the whole frame
@@ -103,7 +97,7 @@ def test_the_etls_runner_finds_the_problems_gx_finds_evaluating_the_conditions_i
             if not mine or domain not in export.files:
                 continue
             columns = sorted({e["kwargs"]["column"].removesuffix("__num") for e in mine}
-                             | set().union(*(_condition_columns(e["kwargs"]["row_condition"])
+                             | set().union(*(condition_columns(e["kwargs"]["row_condition"])
                                              for e in mine)))
             ef = export.files[domain]
             bad = corrupted(ef.frame, rng, columns, share=0.35, min_rows=200)

@@ -67,3 +67,20 @@ def test_one_insert_per_file_writes_what_one_insert_per_domain_writes(tmp_path, 
     # The sdtm domain tables hold the exports' data only (no run id), so the two loads' rows,
     # in insertion order, are the same.
     assert a == b
+
+
+def test_an_absent_optional_column_is_typed_as_the_column_is():
+    """etl.sdtm.to_sdtm: lb.csv without its optional LBSTRESN / LBSTNRLO (numbers) and LBSTAT
+    (text) gives nulls of the same types as a file that has them, so exports with and without
+    them go into one insert (pl.concat refuses a String column beside a Float64 one)."""
+    from etl.sdtm import to_sdtm
+    from tests.derive_fixtures import raw
+
+    full = raw("lb", [{"LBTESTCD": "ALT", "LBSTRESN": "30", "LBSTNRLO": "5", "LBSTAT": None}])
+    lacking = full.drop("LBSTRESN", "LBSTNRLO", "LBSTAT")
+    a, b = to_sdtm("lb", full), to_sdtm("lb", lacking)
+    assert a.schema == b.schema
+    assert (a.schema["LBSTRESN"], a.schema["LBSTNRLO"], a.schema["LBSTAT"]) == \
+        (pl.Float64, pl.Float64, pl.String)
+    assert b.select("LBSTRESN", "LBSTNRLO", "LBSTAT").row(0) == (None, None, None)
+    assert pl.concat([a, b]).height == 2

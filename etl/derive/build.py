@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from etl.contract import DOMAINS
+from etl.duck import insert_frame
 from etl.derive.ae import build_adae
 from etl.derive.baseline import baseline_characteristics
 from etl.derive.consistency import build_dq_warnings
@@ -236,8 +237,4 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, cols: list[str], frame: p
     extra = sorted(set(frame.columns) - set(cols))
     if extra:
         raise RuntimeError(f"adam.{name}: derived columns {extra} are not in warehouse/schema.sql")
-    con.register("__adam_frame", frame.select([c for c in cols if c in frame.columns]).to_arrow())
-    try:
-        con.execute(f"INSERT INTO adam.{name} BY NAME SELECT * FROM __adam_frame")
-    finally:
-        con.unregister("__adam_frame")
+    insert_frame(con, f"adam.{name}", frame.select([c for c in cols if c in frame.columns]))
