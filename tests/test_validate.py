@@ -360,3 +360,25 @@ def test_suites_load_in_gx_and_every_expectation_names_its_contract_rule():
         assert json.loads(json.dumps(suite.to_json_dict())) == data
         for e in data["expectations"]:
             assert e["meta"]["notes"] and e["meta"]["rule"]
+
+
+def test_one_date_value_in_several_columns_is_judged_by_each_columns_rule(valid_site01, tmp_path):
+    """The date tests run once per distinct value of the export (etl.rules._date_tests); each
+    column still applies its own rule to it. By hand: 2023-06-30 is before registration
+    2023-09-22 -- accepted in cm row 4's CMSTDTC (a non-glucocorticoid's history), refused in
+    ae row 2's AESTDTC (not history ok); 2024-03-05 is after the data cut 2024-03-01 in both
+    vs row 4 and ae row 3; 2024-02-30 is no calendar date, in both files where it stands."""
+    folder = copy(valid_site01, tmp_path)
+    set_cells(folder, "cm.csv", 4, CMSTDTC="2023-06-30")
+    set_cells(folder, "ae.csv", 2, AESTDTC="2023-06-30")
+    set_cells(folder, "vs.csv", 4, VSDTC="2024-03-05")
+    set_cells(folder, "ae.csv", 3, AEENDTC="2024-03-05")
+    set_cells(folder, "ds.csv", 2, DSSTDTC="2024-02-30")
+    set_cells(folder, "lb.csv", 4, LBDTC="2024-02-30")
+    assert run(tmp_path, folder) == [
+        "ds.csv:2: DSSTDTC=2024-02-30: not a valid calendar date",
+        "vs.csv:4: VSDTC=2024-03-05: after the data cut 2024-03-01 (from export.json)",
+        "lb.csv:4: LBDTC=2024-02-30: not a valid calendar date",
+        "ae.csv:2: AESTDTC=2023-06-30: before registration 2023-09-22 (only history-ok columns "
+        "may be earlier)",
+        "ae.csv:3: AEENDTC=2024-03-05: after the data cut 2024-03-01 (from export.json)"]
