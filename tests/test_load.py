@@ -209,6 +209,33 @@ def test_accepted_export_is_archived_read_only_as_delivered(tmp_path, make_expor
         assert stat.S_IMODE(os.stat(d).st_mode) == 0o500
 
 
+def test_a_file_changed_after_validation_fails_the_load_at_its_archive(
+        warehouse_copy, make_export, monkeypatch):
+    """The archive's copy checks each copied CSV file against the SHA-256 taken at validation
+    (etl.archive): a file that changes between the validation and the copy ends the load failed
+    with that message; the warehouse and the archive are as before, and the run is recorded. The
+    file is changed just before the real archive step runs."""
+    wh = warehouse_copy
+    bytes_before = sha256_of(wh)
+    archive_before = sorted(p.name for p in wh_paths.archive_dir(wh).iterdir())
+    export = make_export("02")
+    real_archive = etl_load.archive_exports
+
+    def change_then_archive(warehouse, run_id, exports):
+        with open(export / "ae.csv", "a", encoding="utf-8") as f:
+            f.write("\n")
+        return real_archive(warehouse, run_id, exports)
+    monkeypatch.setattr(etl_load, "archive_exports", change_then_archive)
+    result = load_exports([export], wh)
+
+    assert result.outcome == "failed"
+    assert f"{export / 'ae.csv'} changed while it was being loaded" in result.error
+    assert sha256_of(wh) == bytes_before
+    assert not list(wh.parent.glob(wh.name + ".tmp-*"))
+    assert sorted(p.name for p in wh_paths.archive_dir(wh).iterdir()) == archive_before
+    assert run_json(result)["outcome"] == "failed"
+
+
 def test_zip_export_loads_and_is_archived_as_the_zip(tmp_path, make_export):
     wh = tmp_path / "wh" / "trial.duckdb"
     folder = make_export("01")
