@@ -98,10 +98,11 @@ def row(stage: str, r: dict, note: str = "", ratio: str = "") -> list[str]:
 
 
 def workers_note(r: dict) -> str:
-    """The largest peak RSS of the stage's Great Expectations worker processes (forked by
-    etl/validate.py, up to TRIALDASH_GX_WORKERS or one per CPU at once, beside the stage's own)."""
+    """The largest peak RSS of the stage's Great Expectations processes (etl/gx_engine.py: its
+    host process and the workers forked from it, up to TRIALDASH_GX_WORKERS or one per CPU at
+    once, beside the stage's own)."""
     mb = r.get("workers_rss_mb")
-    return f"; largest GX worker process {mb:.0f} MB (they run beside it)" if mb else ""
+    return f"; largest GX process (host or worker) {mb:.0f} MB (beside it)" if mb else ""
 
 
 def peak_with_workers(r: dict) -> float | None:
@@ -146,9 +147,8 @@ def bench_size(n: int, seed: int) -> tuple[list[list[str]], dict]:
     info["read"] = r
     add("read (etl.read)", r, "")
     r = run_stage("validate", {"exports": exports})
-    add("validate (etl.validate)", r, f"{r.get('problems', '?')} problems; GX import "
-        f"{r.get('import', 0):.1f} s not included (the load's validate includes it)"
-        + workers_note(r))
+    add("validate (etl.validate)", r, f"{r.get('problems', '?')} problems; GX's import "
+        "included (in its host process, beside the reading)" + workers_note(r))
     if r.get("problems"):
         info["validate_problems"] = r.get("first_problems")
 

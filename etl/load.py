@@ -102,12 +102,15 @@ def _validate(sources: list[Path], workdir: Path, progress: Progress, record: di
     current = fingerprint()
     record["fingerprint"] = current
     reuse = None
+    gx_early = True
     if records is not None:        # a load: the runs its warehouse holds are older than its last load
         held = held_run_ids(Path(record["warehouse"]))
+        # GX is started before reading unless some recorded validation might be reused.
+        gx_early = reusable_run(runs, current, None, skip=held, records=records) is None
 
         def reuse(files):
             return reusable_run(runs, current, files, skip=held, records=records)
-    result = validate_exports(sources, workdir, progress=progress, reuse=reuse)
+    result = validate_exports(sources, workdir, progress=progress, reuse=reuse, gx_early=gx_early)
     record["validation"] = (f"Great Expectations suites reused from run {result.reused_from} "
                             "(same file SHA-256s, suite SHA-256s and version)"
                             if result.reused_from else "validated")

@@ -5,10 +5,11 @@ present domain (``expectations/<domain>.json``, built by ``etl.suites``) and the
 express (``etl.rules``), and returns ALL problems of the run, each in the contract's form
 ``<file>:<row>: <column>=<value>: <rule>``.
 
-Great Expectations is imported lazily, here only (its import costs ~2-4 s). One ephemeral context
-per process (created on the first file to validate), progress bars off; the per-column problems of
-a file are kept by its sha256, so a file met again in the same process (tests, a re-run of the
-same export) is not validated twice; GX 1.24.1 has no usage-statistics sender (the ``analytics_enabled``
+Great Expectations is imported lazily, by ``etl.gx_engine`` only (its import costs ~2-4 s): with
+several workers in a host process of its own, started before the reading (``_start_gx``), so this
+process never imports it; with one, here. One ephemeral context per process that runs GX,
+progress bars off; the per-column problems of a file are kept by its sha256, so a file met again
+in the same process (tests, a re-run of the same export) is not validated twice; GX 1.24.1 has no usage-statistics sender (the ``analytics_enabled``
 config exists but nothing in the package posts it; we still set it off and
 ``GX_ANALYTICS_ENABLED=false`` in case a later version honours it).
 """
@@ -20,7 +21,6 @@ import os
 import sys
 import threading
 from collections import Counter
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +30,8 @@ from etl import limits
 from etl.conditions import condition_columns, source_column, unconditioned
 from etl.contract import COLUMNS, DOMAINS
 from etl.dates import DateError, parse_dtc
-from etl.forked import Forked, gx_workers
+from etl.forked import gx_workers
+from etl.gx_engine import GxEngine, GxHost
 from etl.model import Export, Problem, ValidationResult, row_batches
 from etl.read import read_export
 from etl.rules import check_columns, check_export, check_sites_unique
@@ -41,8 +42,8 @@ _FILE_ORDER = {f"{d}.csv": i for i, d in enumerate(DOMAINS)}
 
 def validate_exports(sources: list[Path], workdir: Path,
                      progress: Callable[[str], None] | None = None,
-                     reuse: Callable[[set[tuple[str, str]]], str | None] | None = None
-                     ) -> ValidationResult:
+                     reuse: Callable[[set[tuple[str, str]]], str | None] | None = None,
+                     gx_early: bool = True) -> ValidationResult:
     """Read and validate every export of one run; every problem found, sorted by export/file/row.
 
     The GX suites run per domain over the files of every export of the run at once (batches of
@@ -53,8 +54,14 @@ def validate_exports(sources: list[Path], workdir: Path,
     ``fingerprint``, or None. With an id, the GX suites are not run again (their recorded result,
     no problem, stands; ``reused_from`` says which run); reading, the column checks and the
     cross-file rules always run.
+
+    ``gx_early``: start Great Expectations' host process before reading (``_start_gx``), when
+    GX will most likely be needed; a load passes False when a recorded validation may be reused
+    (``reusable_run``), so that a load after a validation never starts GX.
     """
     say = progress or (lambda _msg: None)
+    if gx_early and gx_workers() > 1:
+        _start_gx()
     exports: list[Export] = []
     labelled: list[tuple[str, Export]] = []
     problems: list[Problem] = []
@@ -81,15 +88,17 @@ def validate_exports(sources: list[Path], workdir: Path,
         todo = {ef.sha256: ef for ef in files if (domain, ef.sha256, suite_sha) not in _GX_CACHE}
         if todo:
             jobs.append((domain, list(todo.values())))
-    # Great Expectations' import (seconds, the largest part of a small validation) runs in a
-    # thread while the cross-file rules run here: Polars does their work outside the GIL.
-    importing = _import_gx_in_background() if jobs else None
+    # With GX in this process (one worker), its import (seconds, the largest part of a small
+    # validation) runs in a thread while the cross-file rules run here; with several, the host
+    # process is started, if it was not already.
+    importing = _start_gx() if jobs else None
 
     for label, export in labelled:
         say(f"checking cross-file rules of {label}")
         problems += check_export(export, label)
 
     if jobs:
+        say("starting Great Expectations")
         runner = _runner(say, importing)
         for domain, files in jobs:
             say(f"validating {domain}.csv of {len(files)} export(s) "
@@ -113,7 +122,7 @@ def validate_exports(sources: list[Path], workdir: Path,
 # The code whose behaviour decides a GX result (what the frames hold, the helper columns, the
 # problem text): in the fingerprint, so a changed validator never reuses an old result even if
 # the version was not bumped.
-VALIDATOR_CODE = ("validate.py", "conditions.py", "forked.py", "suites.py", "read.py", "rules.py",
+VALIDATOR_CODE = ("validate.py", "gx_engine.py", "conditions.py", "forked.py", "suites.py", "read.py", "rules.py",
                   "contract.py", "dates.py", "limits.py", "model.py")
 REUSE_LOOKBACK = 50   # recorded runs searched, newest first
 
@@ -143,10 +152,11 @@ def csv_files(exports: list[Export]) -> set[tuple[str, str]]:
     return {(f.name, f.sha256) for e in exports for f in e.files.values()}
 
 
-def reusable_run(runs: Path, current: dict, files: set[tuple[str, str]],
+def reusable_run(runs: Path, current: dict, files: set[tuple[str, str]] | None,
                  skip: set[str] = frozenset(), records: dict | None = None) -> str | None:
     """The id of the newest recorded ``validate`` run that ended ``valid`` on exactly these CSV
-    files under ``current`` (``fingerprint()``); None otherwise. Runs in ``skip`` (a load passes
+    files under ``current`` (``fingerprint()``); None otherwise. ``files`` None: on any files
+    (is there a validation a load might reuse at all? ``etl.load`` asks before reading). Runs in ``skip`` (a load passes
     those its current warehouse holds: older than its last load) are not read; of the others, the
     newest ``REUSE_LOOKBACK`` are. ``records`` (run id -> record) keeps the records read, for the
     audit, which reads the same runs (``etl.audit.write_audit``), to read each once."""
@@ -166,7 +176,7 @@ def reusable_run(runs: Path, current: dict, files: set[tuple[str, str]],
             continue
         recorded = {(f.get("file"), f.get("sha256")) for e in record.get("exports") or []
                     for f in e.get("files") or []}
-        if recorded == files:
+        if files is None or recorded == files:
             return run_id
     return None
 
@@ -244,7 +254,9 @@ ROW_LOCAL = frozenset({
     "expect_column_values_to_not_be_null", "expect_column_values_to_be_null",
     "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
     "expect_column_values_to_be_between"})
-_RUNNER: list = []
+_RUNNER: list = []     # the process's _GxRunner (the plan; no GX in it)
+_ENGINE: list = []     # the process's GxEngine, when GX runs in this process (one worker)
+_HOST: list = []       # the process's GxHost, when GX runs in its host process (several workers)
 
 
 def _remember(key: tuple[str, str, str], found: list[tuple]) -> None:
@@ -253,9 +265,36 @@ def _remember(key: tuple[str, str, str], found: list[tuple]) -> None:
     _GX_CACHE[key] = found
 
 
+def _start_gx() -> threading.Thread | None:
+    """Start Great Expectations before it is needed, unless it is started already: with several
+    workers (``gx_workers``), its host process (``etl.gx_engine.GxHost``), which imports GX on
+    another CPU while this process reads the exports; with one, GX's import in a thread here
+    (the caller starts it beside the cross-file rules). Returns that thread, if any."""
+    if gx_workers() > 1:
+        _host()
+        return None
+    return _import_gx_in_background()
+
+
+def _host() -> GxHost:
+    """The process's GX host process (started on first use, and again if it has ended)."""
+    if _HOST and not _HOST[0].alive():
+        _HOST.pop().close()
+    if not _HOST:
+        _HOST.append(GxHost(gx_workers()))
+    return _HOST[0]
+
+
+def stop_gx() -> None:
+    """End the GX host process, if any, and reap it (a process that exits need not: the host
+    leaves when its request pipe closes). ``bench/`` calls it to count the host's peak memory."""
+    while _HOST:
+        _HOST.pop().close()
+
+
 def _import_gx_in_background() -> threading.Thread | None:
     """Start importing Great Expectations in a thread, unless it is imported already."""
-    if _RUNNER or "great_expectations" in sys.modules:
+    if _ENGINE or "great_expectations" in sys.modules:
         return None
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     thread = threading.Thread(target=_import_gx, name="trialdash-gx-import", daemon=True)
@@ -266,59 +305,56 @@ def _import_gx_in_background() -> threading.Thread | None:
 def _import_gx() -> None:
     try:
         import great_expectations  # noqa: F401
-    except BaseException:   # imported again in the main thread by _GxRunner, which raises it
+    except BaseException:   # imported again in the main thread by GxEngine, which raises it
         pass
 
 
-def _runner(say: Callable[[str], None], importing: threading.Thread | None = None) -> "_GxRunner":
-    """The process's one ephemeral GX context (created on first use, once ``importing``, the
-    background import of GX, has finished)."""
-    if not _RUNNER:
-        say("starting Great Expectations")
+def _engine(importing: threading.Thread | None = None) -> GxEngine:
+    """The process's GX engine, for GX in this process (created on first use, once
+    ``importing``, the background import of GX, has finished)."""
+    if not _ENGINE:
         if importing is not None:
             importing.join()
-        _RUNNER.append(_GxRunner())
+        _ENGINE.append(GxEngine())
+    return _ENGINE[0]
+
+
+def _runner(say: Callable[[str], None] = lambda _m: None,
+            importing: threading.Thread | None = None) -> "_GxRunner":
+    """The process's validation plan (``_GxRunner``; GX itself starts on first use)."""
+    if not _RUNNER:
+        _RUNNER.append(_GxRunner(importing=importing))
+    _RUNNER[0].importing = importing
     return _RUNNER[0]
 
 
 class _GxRunner:
-    """One ephemeral GX context and one pandas batch definition for the whole run.
+    """How each domain's suite meets a batch of rows: in column groups, on distinct rows, with
+    the row conditions evaluated in Polars; GX itself runs in ``etl.gx_engine`` (here, or in the
+    host process). Nothing of GX is imported here.
 
     The suites' row conditions are evaluated in Polars (``etl.conditions``: GX checks each rule
     on a masked column) unless ``conditions_in_polars`` is False, when GX evaluates them itself
     (tests/test_validate_conditions.py compares the two)."""
 
-    def __init__(self, conditions_in_polars: bool = True) -> None:
+    def __init__(self, conditions_in_polars: bool = True,
+                 importing: threading.Thread | None = None) -> None:
         self.conditions_in_polars = conditions_in_polars
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-        from great_expectations.execution_engine import pandas_execution_engine
+        self.importing = importing
+        # domain -> (file sha256, the whole suite as a part's (key, expectations), its column
+        # groups: [(GX columns, (key, expectations), row-local?)], masked columns: name -> Polars
+        # expression)
+        self._suites: dict[str, tuple] = {}
 
-        # GX fingerprints every pandas batch under HASH_THRESHOLD bytes (pandas' hash of every row
-        # and column, then MD5) for a batch marker, "pandas_data_fingerprint", that nothing here
-        # reads: a quarter of a 200,000-row batch's validation (10,000 subjects: GX 6.7 -> 5.5 s,
-        # measured 2026-12-04). GX 1.24 has no option for it, only this module constant;
-        # tests/test_validate_workers.py checks that a batch of ours carries no fingerprint.
-        pandas_execution_engine.HASH_THRESHOLD = 0
-        self.gx = gx
-        self.ctx = gx.get_context(mode="ephemeral")
-        self.ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.ctx.config.analytics_enabled = False
-        asset = self.ctx.data_sources.add_pandas("exports").add_dataframe_asset("frame")
-        self.batch_definition = asset.add_batch_definition_whole_dataframe("whole")
-        # domain -> (file sha256, the whole suite, its column groups: [(GX columns, suite)],
-        # masked columns: name -> Polars expression)
-        self._suites: dict[str, tuple[str, object, list[tuple[list[str], object]], dict]] = {}
-
-    def suite(self, domain: str):
-        """The domain's suite as its file is now (loaded again if the file changed)."""
+    def suite(self, domain: str) -> tuple[str, list[dict]]:
+        """The domain's suite as its file is now (loaded again if the file changed): its key and
+        its expectations, as GX's engine takes them."""
         return self._load(domain)[1]
 
-    def groups(self, domain: str) -> list[tuple[list[str], object, bool]]:
-        """The domain's suite in column groups: (the GX columns its expectations read, a suite of
-        those expectations, whether each of them judges a row by that row's values alone:
-        ``ROW_LOCAL``), one group per set of columns read, in the suite's order of first
+    def groups(self, domain: str) -> list[tuple[list[str], tuple[str, list[dict]], bool]]:
+        """The domain's suite in column groups: (the GX columns its expectations read, the key and
+        expectations of a suite of those, whether each of them judges a row by that row's values
+        alone: ``ROW_LOCAL``), one group per set of columns read, in the suite's order of first
         appearance.
 
         A batch of GROUP_MIN_ROWS rows or more runs group by group, each group on a frame of its
@@ -349,11 +385,12 @@ class _GxRunner:
                     read = None if more is None else read | more
                 key = tuple(every) if read is None else tuple(sorted(read))
                 by_columns.setdefault(key, []).append(e)
-            groups = [(list(cols), self.gx.ExpectationSuite(
-                          name=f"{suite['name']}-{i}", expectations=exps),
-                       all(_row_local(e) for e in exps))
+            # A suite's key names this version of it (its file's SHA-256 and how the conditions
+            # are evaluated): GX's engine builds the suite of a key once.
+            name = f"{suite['name']}-{sha[:16]}-{'polars' if self.conditions_in_polars else 'gx'}"
+            groups = [(list(cols), (f"{name}-{i}", exps), all(_row_local(e) for e in exps))
                       for i, (cols, exps) in enumerate(by_columns.items())]
-            self._suites[domain] = (sha, self.gx.ExpectationSuite(**suite), groups, masked)
+            self._suites[domain] = (sha, (name, suite["expectations"]), groups, masked)
         return self._suites[domain]
 
     def run_files(self, domain: str, files: list) -> dict[str, list[tuple]]:
@@ -365,29 +402,31 @@ class _GxRunner:
         """``run_files`` for several domains at once: domain -> file sha256 -> failing cells.
 
         Great Expectations' cost is Python work per expectation (building its metric graph),
-        single-threaded; so each batch's suite runs in a forked worker process (``etl.forked.Forked``), up
-        to ``gx_workers()`` at a time, the largest suites first. A forked worker starts with GX
-        imported and this context built (no second import), gets the batch's pandas frames by
-        copy-on-write, runs GX only (no Polars, no DuckDB) and sends back plain values; the
-        problems are made here, in this process. With one worker, or one batch, GX runs here."""
+        single-threaded; with several workers (``gx_workers``) each batch's parts go, as they are
+        made here, to the GX host process (``etl.gx_engine.GxHost``), which runs each batch in a
+        worker of its own, up to that many at a time, the largest suites first; with one, GX runs
+        here. GX sends back plain values; the problems are made here."""
         out = {domain: {ef.sha256: [] for ef in files} for domain, files in jobs}
         batches = [(domain, batch) for domain, files in jobs
                    for batch in row_batches(files, GX_BATCH_ROWS)]
-        batches.sort(key=lambda b: -len(self.suite(b[0]).expectations))
-        workers = gx_workers() if len(batches) > 1 else 1
-        with Forked(workers) as pool:
+        batches.sort(key=lambda b: -len(self.suite(b[0])[1]))
+        planned: list[tuple[str, list, list]] = []     # (domain, files, each part's columns)
+
+        def parts():
             for domain, files in batches:
-                self._run(domain, files, pool, out)
+                made = self._pandas(domain, files)
+                if made:
+                    planned.append((domain, files, [cols for _part, cols in made]))
+                    yield [part for part, _cols in made]
+        if gx_workers() > 1:
+            results = _host().run(parts())
+        else:
+            engine = _engine(self.importing)
+            results = [engine.failures(p) for p in parts()]
+        for (domain, files, columns), found in zip(planned, results):
+            self._problems(domain, files, [(*f, cols) for part, cols in zip(found, columns)
+                                           for f in part], out[domain])
         return out
-
-    def _run(self, domain: str, files: list, pool: "Forked", out: dict) -> None:
-        parts = self._pandas(domain, files)
-        if parts is None:
-            return
-
-        def done(found):
-            self._problems(domain, files, found, out[domain])
-        pool.run(lambda: self._gx_failures(parts), done)
 
     def _stacked(self, domain: str, files: list) -> pl.LazyFrame:
         """The batch's files stacked, each row with its file index and row number, the numeric
@@ -407,11 +446,13 @@ class _GxRunner:
         masked = self._load(domain)[3]
         return stacked.with_columns(list(masked.values())) if masked else stacked
 
-    def _pandas(self, domain: str, files: list):
-        """The batch for GX as (suite, pandas frame, columns) triples (``_stacked``).
+    def _pandas(self, domain: str, files: list) -> list[tuple[tuple, list[str] | None]] | None:
+        """The batch for GX as (part, columns) pairs (``_stacked``); a part is what
+        ``etl.gx_engine.GxEngine.failures`` takes: (suite key, expectations, pandas frame, index
+        columns).
 
         Under GROUP_MIN_ROWS rows: the whole suite on the whole frame, its rows named by file
-        index and row number (columns None). From GROUP_MIN_ROWS rows on, one triple per column
+        index and row number (columns None). From GROUP_MIN_ROWS rows on, one part per column
         group (``groups``), on the group's distinct rows, each once, numbered by KEY_COLUMN in
         order of first appearance (columns: the group's), when every expectation of the group
         judges each row by its own values (``ROW_LOCAL``), as every expectation of our suites
@@ -422,49 +463,19 @@ class _GxRunner:
         rows = sum(ef.rows for ef in files)
         if rows == 0:
             return None
-        _sha, suite, groups, _masked = self._load(domain)
+        _sha, (key, expectations), groups, _masked = self._load(domain)
         stacked = self._stacked(domain, files)
+        every_row = [FILE_COLUMN, ROW_COLUMN]
         if rows < GROUP_MIN_ROWS:
-            return [(suite, stacked.collect().to_pandas(), None)]
+            return [((key, expectations, stacked.collect().to_pandas(), every_row), None)]
         plans = [stacked.group_by(cols, maintain_order=True).agg().with_row_index(KEY_COLUMN)
-                 if row_local else stacked.select(FILE_COLUMN, ROW_COLUMN, *cols)
+                 if row_local else stacked.select(*every_row, *cols)
                  for cols, _group, row_local in groups]
         # One query for every group: the stacked rows are computed once and the groups run in
         # parallel (LB at 10,000 subjects: 0.40 s one group after the other, 0.22 s so).
-        return [(group, frame.to_pandas(), cols if row_local else None)
+        return [((*group, frame.to_pandas(), [KEY_COLUMN] if row_local else every_row),
+                 cols if row_local else None)
                 for (cols, group, row_local), frame in zip(groups, pl.collect_all(plans))]
-
-    def _gx_failures(self, parts: list) -> list[tuple]:
-        """GX alone on one batch, part by part (``_pandas``; this may run in a forked worker):
-        per failing expectation, (GX column, meta, expectation type, exception message or None,
-        failing rows, the part's columns). The failing rows are [(file, row), ...] when the
-        part's columns are None, else the part's KEY_COLUMN numbers."""
-        found = []
-        for suite, frame, cols in parts:
-            found += [(*f, cols) for f in self._gx_group(
-                suite, frame, [FILE_COLUMN, ROW_COLUMN] if cols is None else [KEY_COLUMN])]
-        return found
-
-    def _gx_group(self, suite, frame, index: list[str]) -> list[tuple]:
-        with warnings.catch_warnings():
-            # pandas warns on regexes with groups (etl.dates' patterns): nothing for the data team.
-            warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular")
-            batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            failing = self._failing(batch, suite)
-            if not failing:
-                return []
-            res = batch.validate(failing, result_format={
-                "result_format": "COMPLETE", "unexpected_index_column_names": index})
-        found = []
-        for r in res.results:
-            if r.success:
-                continue
-            cfg = r.expectation_config
-            rows = [tuple(int(i[c]) for c in index) if len(index) > 1 else int(i[index[0]])
-                    for i in r.result.get("unexpected_index_list") or []]
-            found.append((cfg.kwargs["column"], dict(cfg.meta or {}), cfg.type,
-                          _exception_message(r.exception_info), rows))
-        return found
 
     def _rows_of(self, domain: str, files: list, cols: list[str], keys: list[int]
                  ) -> list[tuple[int, int]]:
@@ -480,7 +491,9 @@ class _GxRunner:
 
     def _problems(self, domain: str, files: list, found: list[tuple],
                   out: dict[str, list[tuple]]) -> None:
-        """(row, column, value, rule) per failing cell of ``_gx_failures``' result, by file."""
+        """(row, column, value, rule) per failing cell of GX's ``found`` (``GxEngine.failures``,
+        each with its part's columns: None, rows named by file and row; else distinct rows'
+        keys), by file."""
         for gx_column, meta, kind, error, rows, cols in found:
             column = source_column(gx_column).removesuffix(NUM_SUFFIX)
             if error is not None:
@@ -496,36 +509,12 @@ class _GxRunner:
                 value = ef.frame.get_column(column)[row - 2]
                 out[ef.sha256].append((row, column, value, _rule(meta, value)))
 
-    def _failing(self, batch, suite):
-        """Pass 1 of 2: every expectation of the suite with GX's cheapest result format (pass or
-        fail, no rows). Returns a suite of only the failing ones, for pass 2 to name every
-        failing row with its value (``COMPLETE``), or None when all passed. BOOLEAN_ONLY costs
-        about 2.5x less per expectation than COMPLETE, and a valid delivery fails none."""
-        res = batch.validate(suite, result_format="BOOLEAN_ONLY")
-        failing = [r.expectation_config.to_json_dict() for r in res.results if not r.success]
-        if not failing:
-            return None
-        for e in failing:
-            e.pop("id", None)
-        return self.gx.ExpectationSuite(name=f"{suite.name}-failing", expectations=failing)
-
 
 def _row_local(expectation: dict) -> bool:
     """Whether a suite's expectation may run on distinct rows (``ROW_LOCAL``, no ``mostly``)."""
     kwargs = expectation.get("kwargs", {})
     return (expectation.get("type") in ROW_LOCAL and kwargs.get("mostly") in (None, 1, 1.0)
             and isinstance(kwargs.get("column"), str))
-
-
-def _exception_message(info) -> str | None:
-    """GX reports an exception flat or keyed by metric; None when nothing was raised."""
-    if not info:
-        return None
-    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
-    for entry in entries:
-        if entry.get("raised_exception"):
-            return str(entry.get("exception_message") or "exception")
-    return None
 
 
 def _rule(meta: dict, value: str | None) -> str:

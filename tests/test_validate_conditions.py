@@ -149,11 +149,11 @@ def test_each_group_reads_only_its_columns_and_every_expectation_is_in_one():
     assert conditional
     for in_polars in (True, False):
         groups = _GxRunner(conditions_in_polars=in_polars).groups("lb")
-        assert sum(len(g.expectations) for _c, g, _r in groups) == len(suite["expectations"])
-        for cols, group, _row_local in groups:
-            for e in group.expectations:
-                condition = e.configuration.to_json_dict()["kwargs"].get("row_condition")
-                wanted = {e.column} | (condition_columns(condition)
+        assert sum(len(exps) for _c, (_key, exps), _r in groups) == len(suite["expectations"])
+        for cols, (_key, expectations), _row_local in groups:
+            for e in expectations:
+                condition = e["kwargs"].get("row_condition")
+                wanted = {e["kwargs"]["column"]} | (condition_columns(condition)
                                        if not in_polars and condition else set())
                 assert set(cols) == wanted if in_polars else wanted <= set(cols)
         if in_polars:

@@ -51,15 +51,18 @@ def dm_files(tmp_path) -> list:
     return files
 
 
-def _seen(monkeypatch, runner) -> list:
-    """The pandas frames GX is given, as (GX columns of the frame, rows)."""
+def _seen(monkeypatch) -> list:
+    """The pandas frames GX is given, as (GX columns of the frame, rows): GX runs in this process
+    (one worker) for the test to see them."""
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "1")
     frames: list = []
-    real = runner._gx_group
+    engine = validate._engine()
+    real = engine._part
 
     def spy(suite, frame, index):
         frames.append((list(frame.columns), len(frame)))
         return real(suite, frame, index)
-    monkeypatch.setattr(runner, "_gx_group", spy)
+    monkeypatch.setattr(engine, "_part", spy)
     return frames
 
 
@@ -73,7 +76,7 @@ def test_every_row_holding_a_failing_distinct_value_is_named(dm_files, monkeypat
     two = dataclasses.replace(two, sha256="two", frame=_with(two.frame, "SEX", {2: "X"}))
     runner = validate._runner(lambda _m: None)
     monkeypatch.setattr(validate, "GROUP_MIN_ROWS", 0)
-    seen = _seen(monkeypatch, runner)
+    seen = _seen(monkeypatch)
     found = runner.run_files("dm", [one, two])
 
     assert sorted(found["one"], key=repr) == sorted([
@@ -105,9 +108,9 @@ def test_an_expectation_over_a_share_of_the_rows_runs_on_every_row(dm_files, mon
     monkeypatch.setattr(validate, "load_suite_json", lambda d: json.loads(text))
     monkeypatch.setattr(validate, "_suite_sha256",
                         lambda d: hashlib.sha256(text.encode()).hexdigest())
-    runner = validate._GxRunner()
+    runner = validate._GxRunner()   # a plan of its own: the suite file's text is ours
     monkeypatch.setattr(validate, "GROUP_MIN_ROWS", 0)
-    seen = _seen(monkeypatch, runner)
+    seen = _seen(monkeypatch)
     found = runner.run_files("dm", [one, two])
 
     assert found["one-mostly"] == [(7, "SEX", None, REQUIRED)]   # the empty one, not the Xs

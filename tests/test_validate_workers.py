@@ -1,10 +1,15 @@
-"""Great Expectations in forked worker processes (etl/forked.py ``Forked``, issue 15).
+"""Great Expectations in its host process and forked workers (etl/gx_engine.py ``GxHost``,
+etl/forked.py ``Forked``, issue 15).
 
 1. The validator as the ETL runs it, on the demo's files corrupted in every column, finds the same
-   problems, row for row, with two worker processes as with GX in this process, and with every
-   batch run by column groups (as a large batch runs) as with each suite whole; and the workers
-   were really forked (os.fork counted).
-2. ``Forked`` itself: results reach ``done`` in this process; a task that raises, or a child
+   problems, row for row, with two workers (GX in a host process started from here, each batch
+   in a worker forked from the host) as with GX in this process, and with every batch run by
+   column groups (as a large batch runs) as with each suite whole; each batch ran in a process
+   that is neither the host nor this one, nothing was forked from this process, and this
+   process's GX engine ran nothing.
+2. The host: GX failing on a batch is an error here, and the host serves on; a host killed is an
+   error here, and the next validation gets a new one.
+3. ``Forked`` itself: results reach ``done`` in this process; a task that raises, or a child
    that dies without a result, is an error here naming what happened; on an error every child
    still running is killed and reaped (its pid gone).
 """
@@ -13,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import signal
 import time
 from pathlib import Path
 
@@ -52,25 +58,68 @@ def test_two_worker_processes_find_what_gx_finds_in_this_process(tmp_path, monke
             files[d].append(dataclasses.replace(ef, frame=corrupted(ef.frame, rng),
                                                 sha256=f"{ef.sha256}-{site.name}-corrupted"))
     jobs = [(d, fs) for d, fs in files.items() if fs]
-    runner = validate._runner(lambda _m: None)
+    runner = validate._runner()
 
     monkeypatch.setenv("TRIALDASH_GX_WORKERS", "1")
     here = runner.run_domains(jobs)
     assert forks == []
+    # Two workers: GX runs in a host process (a new process, not a fork of this one), each batch
+    # in a worker forked there; the engine of this process runs nothing.
+    monkeypatch.setattr(validate, "_HOST", [])
+    engine = validate._engine()
+    ran_here: list = []
+    monkeypatch.setattr(engine, "failures", lambda parts: ran_here.append(parts))
     monkeypatch.setenv("TRIALDASH_GX_WORKERS", "2")
     workers = runner.run_domains(jobs)
-
-    assert len(forks) == len(jobs)                       # one worker per domain's batch
-    # Every batch by column groups, as a batch of GROUP_MIN_ROWS rows or more runs (the demo's
-    # are below it): the same problems again.
-    assert all(sum(ef.rows for ef in fs) < validate.GROUP_MIN_ROWS for _d, fs in jobs)
-    monkeypatch.setattr(validate, "GROUP_MIN_ROWS", 0)
-    grouped = runner.run_domains(jobs)
+    try:
+        [host] = validate._HOST
+        assert forks == [] and ran_here == [] and host.pid != os.getpid()
+        assert len(host.last_pids) == len(jobs)              # one batch per domain
+        assert not {host.pid, os.getpid()} & set(host.last_pids)
+        # Every batch by column groups, as a batch of GROUP_MIN_ROWS rows or more runs (the
+        # demo's are below it): the same problems again.
+        assert all(sum(ef.rows for ef in fs) < validate.GROUP_MIN_ROWS for _d, fs in jobs)
+        monkeypatch.setattr(validate, "GROUP_MIN_ROWS", 0)
+        grouped = runner.run_domains(jobs)
+        assert validate._HOST == [host]                      # the same host served again
+    finally:
+        host.close()
     for d, _fs in jobs:
         for sha in here[d]:
             assert sorted(workers[d][sha], key=repr) == sorted(here[d][sha], key=repr), d
             assert sorted(grouped[d][sha], key=repr) == sorted(here[d][sha], key=repr), d
     assert sum(len(cells) for by_file in here.values() for cells in by_file.values()) > 200
+
+
+def test_the_host_reports_a_failure_serves_on_and_a_dead_host_is_replaced(monkeypatch):
+    """etl.gx_engine.GxHost: GX failing on a batch (here a frame that is no frame) is an error
+    here naming the cause, and the same host then serves the next validation; a host that died
+    is an error here, and ``_host`` starts a new one."""
+    import pandas as pd
+
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "2")
+    monkeypatch.setattr(validate, "_HOST", [])
+    expectations = [{"type": "expect_column_values_to_be_in_set",
+                     "kwargs": {"column": "SEX", "value_set": ["M", "F"]}, "meta": {"rule": "MF"}}]
+    good = [("host-test", expectations,
+             pd.DataFrame({"_KEY": [0, 1, 2], "SEX": ["F", "X", None]}), ["_KEY"])]
+    host = validate._host()
+    try:
+        with pytest.raises(RuntimeError, match="Great Expectations failed in its host process"):
+            host.run([[("host-test", expectations, "not a frame", ["_KEY"])]])
+        [[found]] = host.run([good])                      # the same host, serving on
+        assert found[0][0] == "SEX" and found[0][4] == [1]   # the "X", by its key
+        assert validate._host() is host
+        os.kill(host.pid, signal.SIGKILL)
+        host.proc.wait()
+        with pytest.raises(RuntimeError, match="host process ended without a result"):
+            host.run([good])
+        new = validate._host()
+        assert new is not host and new.alive()
+        assert new.run([good])[0][0][0][4] == [1]
+    finally:
+        for h in validate._HOST:
+            h.close()
 
 
 def test_gx_workers_setting(monkeypatch):
@@ -127,10 +176,10 @@ def test_our_batches_carry_no_fingerprint_of_their_rows(monkeypatch):
     import pandas as pd
     from great_expectations.execution_engine import pandas_execution_engine
 
-    runner = validate._runner(lambda _msg: None)
+    engine = validate._engine()
     frame = pd.DataFrame({"A": ["x", "y", None]})
-    batch = runner.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    batch = engine.batch_definition.get_batch(batch_parameters={"dataframe": frame})
     assert "pandas_data_fingerprint" not in batch.batch_markers
     monkeypatch.setattr(pandas_execution_engine, "HASH_THRESHOLD", 1e9)   # GX 1.24's default
-    batch = runner.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    batch = engine.batch_definition.get_batch(batch_parameters={"dataframe": frame})
     assert "pandas_data_fingerprint" in batch.batch_markers

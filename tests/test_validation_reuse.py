@@ -13,6 +13,7 @@ import pytest
 import etl
 import etl.validate as etl_validate
 from etl.load import load_exports, validate_only
+from etl import runlog
 from warehouse import runs_dir
 from tests.conftest import copy_export_as_site, edit_csv, snapshot
 
@@ -100,6 +101,53 @@ def test_a_validation_of_other_files_is_not_reused(export, valid_site01, wh, tmp
     assert validate_only([export, other], wh).outcome == "valid"
     loaded = load_exports([export], wh)       # a subset of what was validated: not the same delivery
     assert loaded.outcome == "loaded" and loaded.record["validation"] == "validated"
+
+
+@pytest.fixture
+def gx_starts(monkeypatch) -> list[str]:
+    """In order, each export read ("read") and each start of Great Expectations ("start GX",
+    etl.validate._start_gx: its host process with several workers) of the runs in the test."""
+    events: list[str] = []
+    real_read, real_start = etl_validate.read_export, etl_validate._start_gx
+
+    def read(*args, **kwargs):
+        events.append("read")
+        return real_read(*args, **kwargs)
+
+    def start():
+        events.append("start GX")
+        return real_start()
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "2")
+    monkeypatch.setattr(etl_validate, "_GX_CACHE", {})   # no file validated yet in this process
+    monkeypatch.setattr(etl_validate, "read_export", read)
+    monkeypatch.setattr(etl_validate, "_start_gx", start)
+    return events
+
+
+def test_gx_starts_before_reading_unless_a_recorded_validation_might_be_reused(
+        export, valid_site01, wh, tmp_path, gx_starts):
+    """GX's host starts before the reading (its import beside it) when GX will be needed: a
+    ``validate``, and a load with no recorded validation to reuse. A load with one does not start
+    it early: reused, GX never starts; not reused (other files were validated), it starts once
+    the files are read and known to need it."""
+    def run(step) -> list[str]:
+        gx_starts.clear()
+        etl_validate._GX_CACHE.clear()       # each step's files not validated in this process
+        step()
+        return list(gx_starts)
+    other = copy_export_as_site(valid_site01, tmp_path / "exports" / "site02", "02")
+    # (a second start finds the host started)
+    assert run(lambda: validate_only([export], wh)) == ["start GX", "read", "start GX"]
+    assert run(lambda: load_exports([export], wh)) == ["read"]              # reused
+    assert run(lambda: validate_only([export, other], wh)) == ["start GX", "read", "read",
+                                                              "start GX"]
+    # That validation might be reused (no load since), but it was of other files: GX once read.
+    assert run(lambda: load_exports([other], wh)) == ["read", "start GX"]
+    # No run recorded at all: GX first.
+    assert run(lambda: load_exports([export], tmp_path / "wh2" / "trial.duckdb")) == [
+        "start GX", "read", "start GX"]
+    assert [r["validation"][:len(REUSED)] for r in runlog.list_runs(runs_dir(wh))
+            if r["command"] == "load"] == [REUSED, "validated"]
 
 
 def test_every_etl_module_the_validator_imports_is_in_its_fingerprint():
