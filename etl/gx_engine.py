@@ -184,6 +184,22 @@ class GxHost:
             self.proc.wait()
 
 
+EARLY: list[GxHost] = []   # a host started by start_early, for etl.validate's first use
+
+
+def start_early() -> None:
+    """Start the host now, before the caller's own imports (``python -m etl validate``), when GX
+    will run in a host (several workers); ``etl.validate`` takes it on first use. A setting
+    ``gx_workers`` refuses is left for the validation to report."""
+    from etl.forked import gx_workers
+    try:
+        workers = gx_workers()
+    except ValueError:
+        return
+    if workers > 1 and not EARLY:
+        EARLY.append(GxHost(workers))
+
+
 def _serve(requests_fd: int, replies_fd: int, workers: int) -> None:
     """The host's loop: build the engine, then serve validations until the request pipe ends."""
     requests = os.fdopen(requests_fd, "rb")

@@ -31,6 +31,7 @@ from etl.conditions import condition_columns, source_column, unconditioned
 from etl.contract import COLUMNS, DOMAINS
 from etl.dates import DateError, parse_dtc
 from etl.forked import gx_workers
+from etl import gx_engine
 from etl.gx_engine import GxEngine, GxHost
 from etl.model import Export, Problem, ValidationResult, row_batches
 from etl.read import read_export
@@ -280,6 +281,12 @@ def _host() -> GxHost:
     """The process's GX host process (started on first use, and again if it has ended)."""
     if _HOST and not _HOST[0].alive():
         _HOST.pop().close()
+    if not _HOST and gx_engine.EARLY:
+        early = gx_engine.EARLY.pop()      # started by ``python -m etl validate`` at its start
+        if early.alive() and early.workers == gx_workers():
+            _HOST.append(early)
+        else:
+            early.close()
     if not _HOST:
         _HOST.append(GxHost(gx_workers()))
     return _HOST[0]

@@ -183,3 +183,60 @@ def test_our_batches_carry_no_fingerprint_of_their_rows(monkeypatch):
     monkeypatch.setattr(pandas_execution_engine, "HASH_THRESHOLD", 1e9)   # GX 1.24's default
     batch = engine.batch_definition.get_batch(batch_parameters={"dataframe": frame})
     assert "pandas_data_fingerprint" in batch.batch_markers
+
+
+def test_the_validate_command_starts_gx_before_its_own_imports():
+    """``python -m etl validate`` starts GX's host first (etl/__main__.py), before it imports
+    Polars: the command run as Python runs it (runpy, as ``-m`` does) in a fresh process whose
+    GxHost notes, as each host starts, whether Polars is imported yet; one host starts, before
+    Polars, GX is never imported in that process, and the demo is still found valid."""
+    import subprocess
+    import sys
+    import tempfile
+
+    probe = """
+import atexit, runpy, sys
+from etl import gx_engine
+starts = []
+real = gx_engine.GxHost.__init__
+def init(self, workers):
+    starts.append("polars" in sys.modules)
+    real(self, workers)
+gx_engine.GxHost.__init__ = init
+atexit.register(lambda: print("starts", starts, "gx here", "great_expectations" in sys.modules,
+                              file=sys.stderr))
+sys.argv = ["etl", *sys.argv[1:]]
+runpy.run_module("etl", run_name="__main__", alter_sys=True)
+"""
+    root = DEMO.parent.parent
+    with tempfile.TemporaryDirectory() as work:
+        out = subprocess.run(
+            [sys.executable, "-c", probe, "validate", str(DEMO / "site01"),
+             "--warehouse", str(Path(work) / "w.duckdb")],
+            cwd=root, capture_output=True, text=True,
+            env={**os.environ, "TRIALDASH_GX_WORKERS": "2"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("valid: 1 export(s) meet the contract")
+    assert "starts [False] gx here False" in out.stderr
+
+
+def test_validate_takes_the_early_host_when_it_fits(monkeypatch):
+    """``_host`` adopts the host ``start_early`` made when it runs the workers asked for, and
+    closes it and starts its own when it does not."""
+    from etl import gx_engine
+
+    monkeypatch.setattr(validate, "_HOST", [])
+    monkeypatch.setenv("TRIALDASH_GX_WORKERS", "2")
+    monkeypatch.setattr(gx_engine, "EARLY", [])
+    try:
+        gx_engine.start_early()
+        [early] = gx_engine.EARLY
+        assert validate._host() is early and gx_engine.EARLY == []
+        validate.stop_gx()
+        monkeypatch.setenv("TRIALDASH_GX_WORKERS", "3")
+        gx_engine.EARLY.append(gx_engine.GxHost(2))
+        other = gx_engine.EARLY[0]
+        host = validate._host()
+        assert host is not other and host.workers == 3 and not other.alive()
+    finally:
+        validate.stop_gx()
