@@ -135,13 +135,11 @@ class GxHost:
         self.last_pids: list[int] = []
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
-        root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        root = Path(__file__).resolve().parent.parent    # ``-m`` finds etl from there
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "etl.gx_engine", str(req_r), str(rep_w), str(workers)],
-                stdin=subprocess.DEVNULL, pass_fds=(req_r, rep_w), cwd=root, env=env)
+                stdin=subprocess.DEVNULL, pass_fds=(req_r, rep_w), cwd=root)
         finally:
             os.close(req_r)
             os.close(rep_w)

@@ -9,9 +9,9 @@ Great Expectations is imported lazily, by ``etl.gx_engine`` only (its import cos
 several workers in a host process of its own, started before the reading (``_start_gx``), so this
 process never imports it; with one, here. One ephemeral context per process that runs GX,
 progress bars off; the per-column problems of a file are kept by its sha256, so a file met again
-in the same process (tests, a re-run of the same export) is not validated twice; GX 1.24.1 has no usage-statistics sender (the ``analytics_enabled``
-config exists but nothing in the package posts it; we still set it off and
-``GX_ANALYTICS_ENABLED=false`` in case a later version honours it).
+in the same process (tests, a re-run of the same export) is not validated twice; GX 1.24.1 has no
+usage-statistics sender (the ``analytics_enabled`` config exists but nothing in the package posts
+it; we still set it off and ``GX_ANALYTICS_ENABLED=false`` in case a later version honours it).
 """
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from etl import limits
 from etl.conditions import condition_columns, source_column, unconditioned
 from etl.contract import COLUMNS, DOMAINS
 from etl.dates import DateError, parse_dtc
-from etl.forked import gx_workers
 from etl import gx_engine
+from etl.forked import gx_workers
 from etl.gx_engine import GxEngine, GxHost
 from etl.model import Export, Problem, ValidationResult, row_batches
 from etl.read import read_export
@@ -92,7 +92,8 @@ def validate_exports(sources: list[Path], workdir: Path,
     # With GX in this process (one worker), its import (seconds, the largest part of a small
     # validation) runs in a thread while the cross-file rules run here; with several, the host
     # process is started, if it was not already.
-    importing = _start_gx() if jobs else None
+    if jobs:
+        _start_gx()
 
     for label, export in labelled:
         say(f"checking cross-file rules of {label}")
@@ -100,7 +101,7 @@ def validate_exports(sources: list[Path], workdir: Path,
 
     if jobs:
         say("starting Great Expectations")
-        runner = _runner(say, importing)
+        runner = _runner()
         for domain, files in jobs:
             say(f"validating {domain}.csv of {len(files)} export(s) "
                 f"({sum(ef.rows for ef in files)} rows)")
@@ -123,8 +124,8 @@ def validate_exports(sources: list[Path], workdir: Path,
 # The code whose behaviour decides a GX result (what the frames hold, the helper columns, the
 # problem text): in the fingerprint, so a changed validator never reuses an old result even if
 # the version was not bumped.
-VALIDATOR_CODE = ("validate.py", "gx_engine.py", "conditions.py", "forked.py", "suites.py", "read.py", "rules.py",
-                  "contract.py", "dates.py", "limits.py", "model.py")
+VALIDATOR_CODE = ("validate.py", "gx_engine.py", "conditions.py", "forked.py", "suites.py",
+                  "read.py", "rules.py", "contract.py", "dates.py", "limits.py", "model.py")
 REUSE_LOOKBACK = 50   # recorded runs searched, newest first
 
 
@@ -157,9 +158,9 @@ def reusable_run(runs: Path, current: dict, files: set[tuple[str, str]] | None,
                  skip: set[str] = frozenset(), records: dict | None = None) -> str | None:
     """The id of the newest recorded ``validate`` run that ended ``valid`` on exactly these CSV
     files under ``current`` (``fingerprint()``); None otherwise. ``files`` None: on any files
-    (is there a validation a load might reuse at all? ``etl.load`` asks before reading). Runs in ``skip`` (a load passes
-    those its current warehouse holds: older than its last load) are not read; of the others, the
-    newest ``REUSE_LOOKBACK`` are. ``records`` (run id -> record) keeps the records read, for the
+    (is there a validation a load might reuse at all? ``etl.load`` asks before reading). Runs in
+    ``skip`` (a load passes those its current warehouse holds: older than its last load) are not
+    read; of the others, the newest ``REUSE_LOOKBACK`` are. ``records`` (run id -> record) keeps the records read, for the
     audit, which reads the same runs (``etl.audit.write_audit``), to read each once."""
     from etl import runlog
 
@@ -258,6 +259,7 @@ ROW_LOCAL = frozenset({
 _RUNNER: list = []     # the process's _GxRunner (the plan; no GX in it)
 _ENGINE: list = []     # the process's GxEngine, when GX runs in this process (one worker)
 _HOST: list = []       # the process's GxHost, when GX runs in its host process (several workers)
+_IMPORTING: list = []  # the thread importing GX for _ENGINE, while it runs
 
 
 def _remember(key: tuple[str, str, str], found: list[tuple]) -> None:
@@ -266,15 +268,15 @@ def _remember(key: tuple[str, str, str], found: list[tuple]) -> None:
     _GX_CACHE[key] = found
 
 
-def _start_gx() -> threading.Thread | None:
+def _start_gx() -> None:
     """Start Great Expectations before it is needed, unless it is started already: with several
     workers (``gx_workers``), its host process (``etl.gx_engine.GxHost``), which imports GX on
     another CPU while this process reads the exports; with one, GX's import in a thread here
-    (the caller starts it beside the cross-file rules). Returns that thread, if any."""
+    (the caller starts it beside the cross-file rules; ``_engine`` waits for it)."""
     if gx_workers() > 1:
         _host()
-        return None
-    return _import_gx_in_background()
+    else:
+        _import_gx_in_background()
 
 
 def _host() -> GxHost:
@@ -299,14 +301,14 @@ def stop_gx() -> None:
         _HOST.pop().close()
 
 
-def _import_gx_in_background() -> threading.Thread | None:
+def _import_gx_in_background() -> None:
     """Start importing Great Expectations in a thread, unless it is imported already."""
-    if _ENGINE or "great_expectations" in sys.modules:
-        return None
+    if _ENGINE or _IMPORTING or "great_expectations" in sys.modules:
+        return
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     thread = threading.Thread(target=_import_gx, name="trialdash-gx-import", daemon=True)
     thread.start()
-    return thread
+    _IMPORTING.append(thread)
 
 
 def _import_gx() -> None:
@@ -316,22 +318,20 @@ def _import_gx() -> None:
         pass
 
 
-def _engine(importing: threading.Thread | None = None) -> GxEngine:
-    """The process's GX engine, for GX in this process (created on first use, once
-    ``importing``, the background import of GX, has finished)."""
+def _engine() -> GxEngine:
+    """The process's GX engine, for GX in this process (created on first use, once the
+    background import of GX, if one was started, has finished)."""
     if not _ENGINE:
-        if importing is not None:
-            importing.join()
+        while _IMPORTING:
+            _IMPORTING.pop().join()
         _ENGINE.append(GxEngine())
     return _ENGINE[0]
 
 
-def _runner(say: Callable[[str], None] = lambda _m: None,
-            importing: threading.Thread | None = None) -> "_GxRunner":
+def _runner() -> "_GxRunner":
     """The process's validation plan (``_GxRunner``; GX itself starts on first use)."""
     if not _RUNNER:
-        _RUNNER.append(_GxRunner(importing=importing))
-    _RUNNER[0].importing = importing
+        _RUNNER.append(_GxRunner())
     return _RUNNER[0]
 
 
@@ -344,10 +344,8 @@ class _GxRunner:
     on a masked column) unless ``conditions_in_polars`` is False, when GX evaluates them itself
     (tests/test_validate_conditions.py compares the two)."""
 
-    def __init__(self, conditions_in_polars: bool = True,
-                 importing: threading.Thread | None = None) -> None:
+    def __init__(self, conditions_in_polars: bool = True) -> None:
         self.conditions_in_polars = conditions_in_polars
-        self.importing = importing
         # domain -> (file sha256, the whole suite as a part's (key, expectations), its column
         # groups: [(GX columns, (key, expectations), row-local?)], masked columns: name -> Polars
         # expression)
@@ -428,7 +426,7 @@ class _GxRunner:
         if gx_workers() > 1:
             results = _host().run(parts())
         else:
-            engine = _engine(self.importing)
+            engine = _engine()
             results = [engine.failures(p) for p in parts()]
         for (domain, files, columns), found in zip(planned, results):
             self._problems(domain, files, [(*f, cols) for part, cols in zip(found, columns)

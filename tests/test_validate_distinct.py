@@ -74,7 +74,7 @@ def test_every_row_holding_a_failing_distinct_value_is_named(dm_files, monkeypat
         one, sha256="one", frame=_with(_with(one.frame, "SEX", {1: "X", 3: "X", 5: None}),
                                        "AGE", {0: None, 4: None}))
     two = dataclasses.replace(two, sha256="two", frame=_with(two.frame, "SEX", {2: "X"}))
-    runner = validate._runner(lambda _m: None)
+    runner = validate._runner()
     monkeypatch.setattr(validate, "GROUP_MIN_ROWS", 0)
     seen = _seen(monkeypatch)
     found = runner.run_files("dm", [one, two])
